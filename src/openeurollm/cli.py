@@ -1,0 +1,175 @@
+"""`openeurollm` command line: thin; parses arguments and calls the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from openeurollm import __version__
+from openeurollm.errors import OpenEuroLLMError
+
+EXAMPLES = """\
+examples:
+  openeurollm run recipes/demo.yaml                      run the whole chain (reuses finished stages)
+  openeurollm run recipes/demo.yaml --set train.steps=500 --set train.lr=1e-3
+  openeurollm run recipes/demo.yaml --until curate       stop after a stage
+  openeurollm run recipes/demo.yaml --force train        redo a stage (and what depends on it)
+  openeurollm run recipes/demo.yaml --dry-run            show what would run, change nothing
+  openeurollm status runs/demo                           stages, counts, durations
+  openeurollm inspect runs/demo --stage curate --reason exact_duplicate
+  openeurollm check-inclusion runs/demo/release --url https://example.org/page
+  openeurollm verify runs/demo/release                   check every release file's SHA-256
+"""
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
+    logger = logging.getLogger("openeurollm")
+    logger.setLevel(level)
+    logger.handlers.clear()
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(show_path=False, markup=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.propagate = False
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from openeurollm.config import load_recipe
+    from openeurollm.pipeline.runner import plan, run_pipeline
+
+    recipe = load_recipe(args.recipe, args.set or [])
+    force = tuple(args.force or [])
+    if args.dry_run:
+        print(f"run directory: {recipe.run_dir}")
+        for item in plan(recipe, until=args.until, force=force):
+            print(f"  {item.stage:<10} {item.action:<6} {item.reason}")
+        from openeurollm.pipeline.executors import EXECUTORS
+
+        executor = EXECUTORS.get(recipe.executor.kind)(recipe)
+        describe = getattr(executor, "describe", None)
+        if describe is not None:
+            print(describe())
+        return 0
+    run_pipeline(recipe, until=args.until, force=force, recipe_path=args.recipe)
+    print(f"done: {recipe.run_dir}")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from openeurollm.pipeline.status import render_status
+
+    print(render_status(Path(args.run_dir)))
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from openeurollm.pipeline.status import inspect_dropped
+
+    print(inspect_dropped(Path(args.run_dir), args.stage, args.reason, args.n))
+    return 0
+
+
+def _cmd_check_inclusion(args: argparse.Namespace) -> int:
+    from openeurollm.release.cli_commands import check_inclusion
+
+    if bool(args.url) == bool(args.text_file):
+        raise OpenEuroLLMError("give exactly one of --url or --text-file")
+    included, message = check_inclusion(
+        Path(args.release), args.url, args.text_file and Path(args.text_file)
+    )
+    print(message)
+    return 0 if included else 1
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from openeurollm.release.cli_commands import verify_release
+
+    verify_release(Path(args.release))
+    print(f"ok: every file listed in {Path(args.release) / 'SHA256SUMS'} matches")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="openeurollm",
+        description="Raw multilingual text to a documented, EU-AI-Act-ready model release, from one recipe.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"openeurollm {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a recipe (finished stages are reused)", epilog=EXAMPLES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    run.add_argument("recipe", help="recipe YAML file")
+    run.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a recipe value, e.g. train.lr=3e-4",
+    )
+    run.add_argument("--until", metavar="STAGE", help="stop after this stage")
+    run.add_argument(
+        "--force", action="append", metavar="STAGE", help="redo this stage even if unchanged"
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (and generated job scripts); run nothing",
+    )
+    run.set_defaults(func=_cmd_run)
+
+    status = sub.add_parser("status", help="table of a run's stages")
+    status.add_argument("run_dir", help="run directory, e.g. runs/demo")
+    status.set_defaults(func=_cmd_status)
+
+    inspect = sub.add_parser("inspect", help="sample documents a stage dropped, by reason")
+    inspect.add_argument("run_dir")
+    inspect.add_argument("--stage", default="curate")
+    inspect.add_argument("--reason", help="drop reason (omit to list the reasons)")
+    inspect.add_argument("-n", type=int, default=5, help="how many samples to print")
+    inspect.set_defaults(func=_cmd_inspect)
+
+    check = sub.add_parser(
+        "check-inclusion", help="was a page or text used to train a released model?"
+    )
+    check.add_argument("release", help="release folder (holds membership.bloom)")
+    check.add_argument("--url")
+    check.add_argument("--text-file")
+    check.set_defaults(func=_cmd_check_inclusion)
+
+    verify = sub.add_parser("verify", help="check a release folder against its SHA256SUMS")
+    verify.add_argument("release")
+    verify.set_defaults(func=_cmd_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(-1 if args.quiet else args.verbose)
+    try:
+        return int(args.func(args))
+    except OpenEuroLLMError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted; run the same command again to continue where it stopped", file=sys.stderr
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,446 @@
+"""Recipe schema: typed sections with defaults that run, loading, includes and --set overrides.
+
+A recipe is YAML. Relative paths in it are relative to the recipe file, so a recipe can be
+run from any working directory. `include:` lists other recipe files (cluster profiles, for
+example) merged underneath this one; the including file wins.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from openeurollm import EU_LANGUAGES, EXTRA_LANGUAGES
+from openeurollm.errors import RecipeError
+
+KNOWN_LANGUAGES = EU_LANGUAGES + EXTRA_LANGUAGES
+
+
+class Section(BaseModel):
+    """Base of every recipe section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _check_languages(langs: list[str]) -> list[str]:
+    for lang in langs:
+        if lang not in KNOWN_LANGUAGES:
+            close = difflib.get_close_matches(lang, KNOWN_LANGUAGES, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"unknown language {lang!r}{hint} (allowed: {', '.join(KNOWN_LANGUAGES)})"
+            )
+    if len(set(langs)) != len(langs):
+        raise ValueError("languages must not repeat")
+    return langs
+
+
+def _base_dir(info: ValidationInfo) -> Path:
+    ctx = info.context or {}
+    return Path(ctx.get("base_dir", "."))
+
+
+class RunConfig(Section):
+    name: str = Field("demo", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    root: str = "runs"
+    seed: int = 1234
+
+
+class ExecutorConfig(Section):
+    kind: Literal["local", "slurm"] = "local"
+    workers: PositiveInt = 2
+
+
+class InputSpec(Section):
+    path: str
+    format: str = "jsonl"
+    name: str | None = None
+    license: str | None = None
+    text_field: str = "text"
+    lang_field: str = "lang"
+    url_field: str = "url"
+
+    @field_validator("path")
+    @classmethod
+    def _matches_files(cls, value: str, info: ValidationInfo) -> str:
+        pattern = str(_base_dir(info) / value)
+        if not glob.glob(pattern, recursive=True):
+            raise ValueError(f"no file matches {pattern!r}")
+        return value
+
+    @field_validator("format")
+    @classmethod
+    def _known_reader(cls, value: str) -> str:
+        from openeurollm.data.readers import READERS
+
+        if value not in READERS:
+            raise ValueError(READERS.unknown_message(value))
+        return value
+
+
+class IngestConfig(Section):
+    inputs: list[InputSpec] = Field(min_length=1)
+    docs_per_shard: PositiveInt = 20_000
+
+
+class LangIdConfig(Section):
+    min_score: float = Field(0.5, ge=0.0, le=1.0)
+    # A document whose label disagrees with a confident prediction of another target
+    # language is relabelled; if the prediction is not a target language it is dropped.
+    relabel: bool = True
+
+
+class FilterSpec(Section):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _known_filter(cls, value: str) -> str:
+        from openeurollm.data.filters import FILTERS
+
+        if value not in FILTERS:
+            raise ValueError(FILTERS.unknown_message(value))
+        return value
+
+
+PiiKind = Literal["email", "phone", "iban", "ip", "card"]
+
+
+class PiiConfig(Section):
+    enabled: bool = True
+    kinds: list[PiiKind] = Field(default_factory=lambda: ["email", "phone", "iban", "ip", "card"])
+
+
+class OptOutConfig(Section):
+    # Files listing domains that reserved text-and-data-mining rights (one per line).
+    domain_lists: list[str] = Field(default_factory=list)
+
+    @field_validator("domain_lists")
+    @classmethod
+    def _files_exist(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        for item in value:
+            if not (_base_dir(info) / item).is_file():
+                raise ValueError(f"file not found: {str(_base_dir(info) / item)!r}")
+        return value
+
+
+class DedupConfig(Section):
+    exact: bool = True
+    near: bool = True
+    ngram: PositiveInt = 5
+    bands: PositiveInt = 14
+    rows: PositiveInt = 8
+    seed: int = 42
+
+
+class DecontamConfig(Section):
+    enabled: bool = True
+    ngram: PositiveInt = 13
+
+
+class CurateConfig(Section):
+    languages: list[str] = Field(default_factory=lambda: list(EU_LANGUAGES), min_length=1)
+    langid: LangIdConfig = Field(default_factory=LangIdConfig)
+    filters: list[FilterSpec] = Field(
+        default_factory=lambda: [
+            FilterSpec(name="gopher_quality"),
+            FilterSpec(name="gopher_repetition"),
+            FilterSpec(name="fineweb_lines"),
+        ]
+    )
+    pii: PiiConfig = Field(default_factory=PiiConfig)
+    optout: OptOutConfig = Field(default_factory=OptOutConfig)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    decontam: DecontamConfig = Field(default_factory=DecontamConfig)
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        return _check_languages(value)
+
+
+class MixConfig(Section):
+    # natural: every kept document once; temperature: p_lang ~ n_lang^(1/T) over a byte
+    # budget; unimax: uniform budget per language, capped at max_epochs repeats.
+    strategy: Literal["natural", "temperature", "unimax"] = "unimax"
+    temperature: PositiveFloat = 3.0
+    total_bytes: PositiveInt | None = None
+    max_epochs: PositiveFloat = 4.0
+    heldout_docs_per_language: int = Field(2, ge=0)
+
+
+class TokenizerConfig(Section):
+    vocab_size: int = Field(8000, ge=512)
+    min_frequency: PositiveInt = 2
+    # Language balance of the tokenizer's training sample (independent of the model mix).
+    balance: Literal["natural", "temperature", "uniform"] = "uniform"
+    temperature: PositiveFloat = 3.0
+    max_bytes_per_language: PositiveInt = 20_000_000
+    # Parity-aware rounds: after each round, upweight languages whose parity is worst.
+    parity_rounds: int = Field(0, ge=0)
+    reserved_special_tokens: int = Field(8, ge=0)
+
+
+class ShardsConfig(Section):
+    # uint16 when the vocabulary fits, else uint32 ("auto").
+    dtype: Literal["auto", "uint16", "uint32"] = "auto"
+
+
+class ModelConfig(Section):
+    flavor: str = "debug"
+    # Field overrides on top of the flavor, e.g. {n_layers: 2}.
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("flavor")
+    @classmethod
+    def _known_flavor(cls, value: str) -> str:
+        from openeurollm.model.flavors import FLAVORS
+
+        if value not in FLAVORS:
+            raise ValueError(FLAVORS.unknown_message(value))
+        return value
+
+
+class TrainConfig(Section):
+    steps: PositiveInt = 300
+    lr: PositiveFloat = 3e-3
+    min_lr_ratio: float = Field(0.1, ge=0.0, le=1.0)
+    warmup_steps: int = Field(20, ge=0)
+    schedule: Literal["cosine", "wsd", "constant"] = "cosine"
+    decay_fraction: float = Field(0.2, gt=0.0, le=1.0)  # wsd only
+    batch_size: PositiveInt = 16  # sequences per optimizer step, all ranks together
+    seq_len: PositiveInt = 128
+    grad_accum: PositiveInt = 1
+    grad_clip: float = Field(1.0, ge=0.0)
+    weight_decay: float = Field(0.1, ge=0.0)
+    beta1: float = Field(0.9, ge=0.0, lt=1.0)
+    beta2: float = Field(0.95, ge=0.0, lt=1.0)
+    log_every: PositiveInt = 10
+    checkpoint_every: PositiveInt = 100
+    keep_last: PositiveInt = 2
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: Literal["fp32", "bf16"] = "fp32"
+    compile: bool = False
+    activation_checkpointing: bool = False
+    parallel: Literal["none", "ddp", "fsdp"] = "none"
+    nproc: PositiveInt = 1
+    threads: int = Field(0, ge=0)  # torch intra-op threads; 0 = leave torch's default
+    deterministic: bool = True
+    # Power draw for energy accounting when no power sensor can be read (watts per device).
+    power_watts: PositiveFloat | None = None
+    peak_flops: PositiveFloat | None = None  # override the per-device peak FLOP/s table
+
+
+class TaskSpec(Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    path: str
+    kind: Literal["mc_jsonl"] = "mc_jsonl"
+    num_fewshot: int = Field(0, ge=0)
+
+    @field_validator("path")
+    @classmethod
+    def _file_exists(cls, value: str, info: ValidationInfo) -> str:
+        if not (_base_dir(info) / value).is_file():
+            raise ValueError(f"file not found: {str(_base_dir(info) / value)!r}")
+        return value
+
+
+class EvalConfig(Section):
+    bpb: bool = True
+    tasks: list[TaskSpec] = Field(default_factory=list)
+    batch_size: PositiveInt = 16
+
+
+class ReleaseConfig(Section):
+    model_name: str = Field("openeurollm-demo", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    provider: str = "OpenEuroLLM demo run (not a published model)"
+    license: str = "Apache-2.0"
+    contact: str | None = None
+
+
+class ReportConfig(Section):
+    title: str | None = None
+
+
+class Recipe(Section):
+    run: RunConfig = Field(default_factory=RunConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    ingest: IngestConfig
+    curate: CurateConfig = Field(default_factory=CurateConfig)
+    mix: MixConfig = Field(default_factory=MixConfig)
+    tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
+    shards: ShardsConfig = Field(default_factory=ShardsConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+
+    _base_dir: Path = PrivateAttr(default=Path("."))
+
+    @property
+    def base_dir(self) -> Path:
+        return self._base_dir
+
+    def resolve(self, path: str) -> Path:
+        """A path from the recipe, made absolute against the recipe file's folder."""
+        return (self._base_dir / path).resolve()
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.run.root) / self.run.name
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    path = path.resolve()
+    if path in seen:
+        raise RecipeError(f"recipe include cycle: {' -> '.join(str(p) for p in (*seen, path))}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(f"recipe file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"cannot read recipe {path}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RecipeError(
+            f"{path}: a recipe must be a mapping of sections, got {type(data).__name__}"
+        )
+    includes = data.pop("include", []) or []
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise RecipeError(f"{path}: include must be a file name or a list of file names")
+    merged: dict[str, Any] = {}
+    for inc in includes:
+        merged = _deep_merge(merged, _read_yaml(path.parent / inc, (*seen, path)))
+    return _deep_merge(merged, data)
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """Apply one `dotted.key=value` override; the value is parsed as YAML (3e-4, true, [a, b])."""
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key.strip():
+        raise RecipeError(f"--set expects key=value, got {assignment!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    parts = key.strip().split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise RecipeError(f"--set {key}: {part!r} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "recipe"
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The section class that owns the field at `loc` (for did-you-mean on unknown keys)."""
+    model: Any = Recipe
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return model if isinstance(model, type) else None
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        candidates = [ann, *args]
+        nxt = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if nxt is None:
+            return None
+        model = nxt
+    return model
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    loc = tuple(first["loc"])
+    path = _field_path(loc)
+    if first["type"] == "extra_forbidden":
+        owner = _model_at(loc[:-1])
+        allowed = sorted(owner.model_fields) if owner else []
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        msg = f"unknown field{hint} (allowed: {', '.join(allowed)})"
+    else:
+        msg = first["msg"].removeprefix("Value error, ")
+        if "input" in first and first["type"] not in ("missing",):
+            shown = repr(first["input"])
+            if len(shown) <= 60:
+                msg += f" (got {shown})"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return f"{path}: {msg}{more}"
+
+
+def recipe_from_dict(data: dict[str, Any], base_dir: Path) -> Recipe:
+    try:
+        recipe = Recipe.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        raise RecipeError(f"invalid recipe: {format_validation_error(exc)}") from None
+    recipe._base_dir = base_dir.resolve()
+    return recipe
+
+
+def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
+    """Read a recipe file (with includes) and apply `--set` overrides, then validate."""
+    path = Path(path)
+    data = _read_yaml(path)
+    for assignment in overrides:
+        apply_override(data, assignment)
+    return recipe_from_dict(data, path.resolve().parent)
+
+
+def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
+    return recipe.model_dump(mode="json")

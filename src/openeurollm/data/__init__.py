@@ -1,0 +1,1 @@
+"""Documents, readers and the curation steps (language ID, filters, PII, opt-outs, dedup, decontamination)."""

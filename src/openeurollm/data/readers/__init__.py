@@ -1,0 +1,33 @@
+"""Readers turn input files into Documents; unreadable records become Quarantined entries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from openeurollm.data.document import Document
+from openeurollm.registry import Registry
+
+if TYPE_CHECKING:
+    from openeurollm.config import InputSpec
+
+
+@dataclass
+class Quarantined:
+    """A record (or the rest of a file) that could not be read, kept with its reason."""
+
+    source: str  # path, with :line where known
+    reason: str
+    sample: str = ""  # the first bytes, for a human to look at
+
+
+Reader = Callable[[Path, "InputSpec"], Iterator[Document | Quarantined]]
+
+
+def _load_readers() -> None:
+    from openeurollm.data.readers import jsonl  # noqa: F401
+
+
+READERS: Registry[Reader] = Registry("reader", loader=_load_readers)

@@ -1,0 +1,1 @@
+"""Recipe -> stage graph, the runner that skips finished stages, the manifest, executors."""

@@ -1,0 +1,221 @@
+"""The runner: walk the stages in order, reuse what is done, run what changed, record it all."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openeurollm.config import Recipe, recipe_to_dict
+from openeurollm.errors import OpenEuroLLMError, StageError
+from openeurollm.pipeline.fileio import digest_of, file_sha256, tree_files
+from openeurollm.pipeline.lock import RunLock
+from openeurollm.pipeline.manifest import Manifest, now, software_versions
+from openeurollm.pipeline.stage import STAGE_ORDER, STAGES, Stage, StageContext
+
+log = logging.getLogger("openeurollm")
+KEY_FILE = ".stage-key"
+
+
+@dataclass
+class PlanItem:
+    stage: str
+    action: str  # "reuse" or "run"
+    reason: str
+
+
+def _stage_key(stage: Stage, recipe: Recipe, manifest: Manifest) -> tuple[str, dict[str, Any]]:
+    upstream = {}
+    for name in stage.after:
+        entry = manifest.entry(name)
+        upstream[name] = (
+            entry.get("output_digest") if entry and entry.get("status") == "done" else None
+        )
+    external = {}
+    for path in stage.external_inputs(recipe):
+        # Relative to the recipe so the same run in another checkout has the same key.
+        try:
+            name = Path(path).resolve().relative_to(recipe.base_dir).as_posix()
+        except ValueError:
+            name = str(path)
+        external[name] = file_sha256(path) if path.is_file() else "missing"
+    inputs = {"stages": upstream, "files": external}
+    key = digest_of(
+        {
+            "stage": stage.name,
+            "version": stage.version,
+            "config": stage.config(recipe),
+            "inputs": inputs,
+        }
+    )
+    return key, inputs
+
+
+def verify_stage_outputs(run_dir: Path, stage: str, entry: dict[str, Any]) -> None:
+    """Check a finished stage's files against the checksums recorded when they were written."""
+    recorded: dict[str, str] = entry.get("files", {})
+    cls = STAGES.get(stage)
+    actual = tree_files(run_dir / stage, cls.digest_exclude)
+    for rel, digest in recorded.items():
+        got = actual.get(rel)
+        if got != digest:
+            what = (
+                "is missing"
+                if got is None
+                else "has changed since it was written (checksum mismatch)"
+            )
+            raise StageError(
+                f"{run_dir / stage / rel} {what}; its content cannot be trusted. "
+                f"Recover with: openeurollm run RECIPE --force {stage}"
+            )
+
+
+def _select(until: str | None) -> tuple[str, ...]:
+    if until is None:
+        return STAGE_ORDER
+    if until not in STAGE_ORDER:
+        raise OpenEuroLLMError(STAGES.unknown_message(until))
+    return STAGE_ORDER[: STAGE_ORDER.index(until) + 1]
+
+
+def plan(recipe: Recipe, until: str | None = None, force: tuple[str, ...] = ()) -> list[PlanItem]:
+    """What a run would do, without doing it. Downstream of a stage that runs, stages run too
+    (their inputs will have new digests unless the upstream output comes out identical)."""
+    manifest = Manifest.load(recipe.run_dir)
+    items: list[PlanItem] = []
+    running: set[str] = set()
+    for name in _select(until):
+        stage = STAGES.get(name)()
+        entry = manifest.entry(name)
+        key, _ = _stage_key(stage, recipe, manifest)
+        if name in force:
+            action, reason = "run", "forced"
+        elif not entry or entry.get("status") != "done":
+            action, reason = (
+                "run",
+                "not done yet" if not entry else f"last status: {entry.get('status')}",
+            )
+        elif running & set(stage.after):
+            action, reason = "run", f"after {', '.join(sorted(running & set(stage.after)))}"
+        elif entry.get("key") != key:
+            action, reason = "run", "config or inputs changed"
+        else:
+            action, reason = "reuse", "unchanged"
+        if action == "run":
+            running.add(name)
+        items.append(PlanItem(name, action, reason))
+    return items
+
+
+def run_pipeline(
+    recipe: Recipe,
+    until: str | None = None,
+    force: tuple[str, ...] = (),
+    recipe_path: str | None = None,
+) -> Manifest:
+    for name in force:
+        if name not in STAGE_ORDER:
+            raise OpenEuroLLMError(f"--force: {STAGES.unknown_message(name)}")
+    run_dir = recipe.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir):
+        manifest = Manifest.load(run_dir)
+        manifest.data["run"] = recipe.run.name
+        manifest.data["recipe"] = recipe_to_dict(recipe)
+        if recipe_path:
+            manifest.data["recipe_path"] = str(recipe_path)
+        manifest.save()
+        t_all = time.monotonic()
+        ran: list[str] = []
+        for name in _select(until):
+            stage = STAGES.get(name)()
+            for upstream in stage.after:
+                if not manifest.is_done(upstream):
+                    raise StageError(f"stage {name} needs {upstream}, which has not finished")
+                verify_stage_outputs(run_dir, upstream, manifest.entry(upstream) or {})
+            key, inputs = _stage_key(stage, recipe, manifest)
+            entry = manifest.entry(name)
+            if (
+                entry
+                and entry.get("status") == "done"
+                and entry.get("key") == key
+                and name not in force
+            ):
+                verify_stage_outputs(run_dir, name, entry)
+                log.info("%-9s reused (unchanged since %s)", name, entry.get("finished_at", "?"))
+                continue
+            _run_stage(stage, recipe, manifest, key, inputs)
+            ran.append(name)
+        log.info(
+            "run %s: %d stage(s) ran%s in %.1fs -> %s",
+            recipe.run.name,
+            len(ran),
+            f" ({', '.join(ran)})" if ran else "",
+            time.monotonic() - t_all,
+            run_dir,
+        )
+        return manifest
+
+
+def _run_stage(
+    stage: Stage, recipe: Recipe, manifest: Manifest, key: str, inputs: dict[str, Any]
+) -> None:
+    run_dir = recipe.run_dir
+    out = run_dir / stage.name
+    key_file = out / KEY_FILE
+    # Partial work of an interrupted run with the same key is handed to the stage to
+    # continue (train resumes from its checkpoints, data stages from task markers);
+    # anything else in the folder is stale and goes.
+    resume = key_file.exists() and key_file.read_text().strip() == key
+    if not resume and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(key)
+    started = now()
+    manifest.stages[stage.name] = {
+        "status": "running",
+        "key": key,
+        "config": stage.config(recipe),
+        "inputs": inputs,
+        "started_at": started,
+        "resumed": resume,
+    }
+    manifest.event(stage.name, "start", resumed=resume)
+    manifest.save()
+    log.info("%-9s running%s", stage.name, " (resuming)" if resume else "")
+    ctx = StageContext(
+        recipe=recipe,
+        run_dir=run_dir,
+        out=out,
+        key=key,
+        resume=resume,
+        records=manifest.records(),
+        entries={n: e for n, e in manifest.stages.items() if e.get("status") == "done"},
+    )
+    t0 = time.monotonic()
+    try:
+        record = stage.run(ctx)
+    except BaseException as exc:
+        manifest.stages[stage.name].update(
+            status="failed", finished_at=now(), error=f"{type(exc).__name__}: {exc}"
+        )
+        manifest.event(stage.name, "failed", error=f"{type(exc).__name__}: {exc}")
+        manifest.save()
+        raise
+    seconds = time.monotonic() - t0
+    files = tree_files(out, stage.digest_exclude)
+    manifest.stages[stage.name].update(
+        status="done",
+        finished_at=now(),
+        seconds=round(seconds, 3),
+        record=record,
+        files=files,
+        output_digest=digest_of(files),
+        versions=software_versions(),
+    )
+    manifest.event(stage.name, "done", seconds=round(seconds, 3))
+    manifest.save()
+    log.info("%-9s done in %.1fs", stage.name, seconds)

@@ -1,0 +1,31 @@
+"""report: one offline HTML page from every stage's record and outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openeurollm.config import Recipe
+from openeurollm.pipeline.fileio import atomic_open
+from openeurollm.pipeline.stage import STAGE_ORDER, STAGES, Stage, StageContext
+from openeurollm.report.html import ReportBuilder
+
+
+@STAGES.register("report")
+class ReportStage(Stage):
+    name = "report"
+    after = STAGE_ORDER[: STAGE_ORDER.index("report")]
+
+    def config(self, recipe: Recipe) -> dict[str, Any]:
+        return {"report": recipe.report.model_dump(mode="json"), "run": recipe.run.name}
+
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        title = ctx.recipe.report.title or f"openeurollm run '{ctx.recipe.run.name}'"
+        sections = []
+        for prefix, path in (("../", ctx.out / "report.html"), ("", ctx.run_dir / "report.html")):
+            page = ReportBuilder(ctx.run_dir, ctx.entries, title, link_prefix=prefix).build()
+            with atomic_open(path) as fh:
+                fh.write(page)
+            sections = [s for s in ("overview", "funnel", "mix", "tokenizer", "training", "evaluation",
+                                    "compliance", "provenance") if f'id="{s}"' in page]  # fmt: skip
+        ctx.log.info("report: %s (%d sections)", ctx.run_dir / "report.html", len(sections))
+        return {"path": "report.html", "sections": sections}
