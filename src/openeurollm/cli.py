@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from collections.abc import Sequence
@@ -10,6 +11,8 @@ from pathlib import Path
 
 from openeurollm import __version__
 from openeurollm.errors import OpenEuroLLMError
+
+_DISK_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
 EXAMPLES = """\
 examples:
@@ -98,6 +101,26 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_recipe_reference(args: argparse.Namespace) -> int:
+    from openeurollm.recipe_docs import recipe_reference
+
+    text = recipe_reference()
+    if args.check:
+        current = Path(args.out).read_text(encoding="utf-8") if Path(args.out).exists() else ""
+        if current != text:
+            raise OpenEuroLLMError(
+                f"{args.out} is out of date; regenerate it with: openeurollm recipe-reference --out {args.out}"
+            )
+        print(f"{args.out} is up to date")
+        return 0
+    if args.out == "-":
+        print(text, end="")
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="openeurollm",
@@ -152,6 +175,17 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check a release folder against its SHA256SUMS")
     verify.add_argument("release")
     verify.set_defaults(func=_cmd_verify)
+
+    ref = sub.add_parser(
+        "recipe-reference", help="write the recipe reference generated from the schema"
+    )
+    ref.add_argument(
+        "--out", default="docs/recipe-reference.md", help="file to write ('-' for stdout)"
+    )
+    ref.add_argument(
+        "--check", action="store_true", help="fail if the file differs from the schema"
+    )
+    ref.set_defaults(func=_cmd_recipe_reference)
     return parser
 
 
@@ -164,6 +198,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OpenEuroLLMError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        if exc.errno not in _DISK_ERRNOS:
+            raise
+        where = f" while writing {exc.filename}" if exc.filename else ""
+        print(
+            f"error: {exc.strerror or 'disk full'}{where}. Nothing partial was marked done; "
+            "free space (or raise the quota) and run the same command again to continue.",
+            file=sys.stderr,
+        )
+        return 3
     except KeyboardInterrupt:
         print(
             "interrupted; run the same command again to continue where it stopped", file=sys.stderr

@@ -34,7 +34,10 @@ KNOWN_LANGUAGES = EU_LANGUAGES + EXTRA_LANGUAGES
 class Section(BaseModel):
     """Base of every recipe section: unknown keys are errors, not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # Docstrings under fields become their descriptions in docs/recipe-reference.md.
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, use_attribute_docstrings=True
+    )
 
 
 def _check_languages(langs: list[str]) -> list[str]:
@@ -61,9 +64,37 @@ class RunConfig(Section):
     seed: int = 1234
 
 
+class SlurmConfig(Section):
+    """How jobs are submitted on a Slurm cluster (cluster profiles in recipes/clusters/ set these)."""
+
+    partition: str | None = None  # for data stages (CPU nodes)
+    train_partition: str | None = None  # for training (GPU nodes); None: same as partition
+    account: str | None = None
+    qos: str | None = None
+    time: str = "02:00:00"  # per array element (data) or per job (train)
+    train_time: str = "24:00:00"
+    cpus_per_task: PositiveInt = 1
+    mem: str | None = None  # e.g. "8G"; None leaves the partition default
+    array_throttle: PositiveInt = 64  # at most this many array elements at once (%N)
+    retries: int = Field(2, ge=0)  # resubmissions of elements that ended without a done-marker
+    nodes: PositiveInt = 1  # training nodes
+    gpus_per_node: int = Field(0, ge=0)
+    # Shell lines run before the task (module load, source venv, export ...).
+    setup: list[str] = Field(default_factory=list)
+    # Container image: tasks run inside `apptainer exec [--nv|--rocm] IMAGE`.
+    container: str | None = None
+    container_runtime: Literal["apptainer", "singularity"] = "apptainer"
+    gpu_vendor: Literal["nvidia", "amd"] = "nvidia"
+    python: str | None = None  # interpreter on the compute nodes (default: the one running us)
+    poll_seconds: PositiveFloat = 5.0
+    signal_seconds: PositiveInt = 300  # SIGUSR1 this long before the time limit
+    extra_sbatch: list[str] = Field(default_factory=list)  # e.g. ["--constraint=gpu"]
+
+
 class ExecutorConfig(Section):
     kind: Literal["local", "slurm"] = "local"
     workers: PositiveInt = 2
+    slurm: SlurmConfig = Field(default_factory=SlurmConfig)
 
 
 class InputSpec(Section):
@@ -418,7 +449,7 @@ def format_validation_error(exc: ValidationError) -> str:
         msg = first["msg"].removeprefix("Value error, ")
         if "input" in first and first["type"] not in ("missing",):
             shown = repr(first["input"])
-            if len(shown) <= 60:
+            if len(shown) <= 60 and str(first["input"]) not in msg:
                 msg += f" (got {shown})"
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
     return f"{path}: {msg}{more}"

@@ -21,7 +21,11 @@ class Executor:
         raise NotImplementedError
 
 
-EXECUTORS: Registry[type[Executor]] = Registry("executor")
+def _load_executors() -> None:
+    import openeurollm.pipeline.slurm  # noqa: F401  (registers "slurm")
+
+
+EXECUTORS: Registry[type[Executor]] = Registry("executor", loader=_load_executors)
 
 
 @EXECUTORS.register("local")

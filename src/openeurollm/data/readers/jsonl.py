@@ -103,6 +103,11 @@ def read_jsonl(path: Path, spec: InputSpec) -> Iterator[Document | Quarantined]:
                 if not isinstance(record, dict):
                     yield Quarantined(where, "JSON line is not an object", line[:200])
                     continue
+                try:  # JSON escapes can smuggle in lone surrogates that no UTF-8 file can hold
+                    json.dumps(record, ensure_ascii=False).encode("utf-8")
+                except UnicodeEncodeError:
+                    yield Quarantined(where, "unpaired UTF-16 surrogate escape in JSON", line[:200])
+                    continue
                 yield document_from_record(record, spec, where)
     except _DECODE_ERRORS as exc:
         yield Quarantined(

@@ -1,0 +1,128 @@
+"""Fuzzing with hypothesis: hostile recipes and input files raise only our documented errors."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from openeurollm.config import InputSpec, apply_override, recipe_from_dict
+from openeurollm.data.document import Document
+from openeurollm.data.readers import Quarantined
+from openeurollm.data.readers.jsonl import read_jsonl
+from openeurollm.errors import OpenEuroLLMError, RecipeError
+
+FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
+SECTIONS = [
+    "run",
+    "executor",
+    "ingest",
+    "curate",
+    "mix",
+    "tokenizer",
+    "shards",
+    "model",
+    "train",
+    "eval",
+    "release",
+]
+FIELDS = ["name", "steps", "lr", "kind", "path", "inputs", "languages", "filters", "flavor", "vocab_size",
+          "workers", "seed", "tasks", "params", "batch_size", "dtype", "include", "slurm"]  # fmt: skip
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**12), 10**12), st.floats(allow_nan=True),
+    st.text(max_size=20), st.sampled_from(["docs.jsonl", "*.jsonl", "debug", "slurm", "-1", "1e309"]),
+)  # fmt: skip
+values = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(st.sampled_from(FIELDS), children, max_size=4),
+    ),
+    max_leaves=12,
+)
+recipes = st.dictionaries(st.sampled_from(SECTIONS), values, max_size=6)
+
+
+@FUZZ
+@given(data=recipes)
+def test_recipe_parser_raises_only_recipe_error(tmp_path_factory, data: dict) -> None:
+    base = tmp_path_factory.getbasetemp() / "fuzz-recipe"
+    base.mkdir(exist_ok=True)
+    (base / "docs.jsonl").write_text('{"text": "x"}\n')
+    try:
+        recipe_from_dict(data, base)
+    except RecipeError as exc:
+        assert str(exc).startswith("invalid recipe: ")
+        assert "\n" not in str(exc)
+
+
+@FUZZ
+@given(assignment=st.text(max_size=40))
+def test_overrides_raise_only_recipe_error(assignment: str) -> None:
+    data: dict = {"train": {"steps": 3}}
+    with contextlib.suppress(RecipeError):
+        apply_override(data, assignment)
+
+
+@FUZZ
+@given(text=st.text(max_size=200))
+def test_yaml_text_raises_only_recipe_error(tmp_path_factory, text: str) -> None:
+    from openeurollm.config import load_recipe
+
+    path = tmp_path_factory.getbasetemp() / "fuzz.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_recipe(path)
+    except RecipeError:
+        pass
+    except yaml.YAMLError as exc:  # pragma: no cover - must not happen
+        raise AssertionError(f"YAML error escaped: {exc}") from exc
+
+
+json_lines = st.lists(
+    st.one_of(
+        st.binary(max_size=120),
+        st.builds(lambda t: json.dumps({"text": t, "lang": "de"}).encode(), st.text(max_size=50)),
+        st.sampled_from(
+            [b'{"text": "ok"}', b"{", b"[]", b'{"text": 5}', b"\xff\xfe", b'{"text": "\\ud800"}']
+        ),
+    ),
+    max_size=8,
+)
+
+
+@FUZZ
+@given(lines=json_lines, compress=st.booleans(), truncate=st.integers(0, 40))
+def test_jsonl_reader_never_raises(
+    tmp_path_factory, lines: list[bytes], compress: bool, truncate: int
+) -> None:
+    base = tmp_path_factory.getbasetemp()
+    blob = b"\n".join(lines)
+    path = Path(base) / ("fuzz.jsonl.gz" if compress else "fuzz.jsonl")
+    if compress:
+        blob = gzip.compress(blob)
+        blob = blob[: max(0, len(blob) - truncate)]
+    path.write_bytes(blob)
+    spec = InputSpec.model_construct(
+        path=str(path),
+        format="jsonl",
+        name=None,
+        license=None,
+        text_field="text",
+        lang_field="lang",
+        url_field="url",
+    )
+    try:
+        items = list(read_jsonl(path, spec))
+    except OpenEuroLLMError:
+        return
+    for item in items:
+        assert isinstance(item, Document | Quarantined)
+        if isinstance(item, Document):
+            assert item.text.strip()

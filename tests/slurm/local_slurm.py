@@ -1,0 +1,134 @@
+"""A real one-node Slurm on localhost for tests: munge + slurmctld + slurmd in a scratch folder.
+
+Needs root and Debian's slurm-wlm and munge (`.ci/run` installs them). Every Slurm file
+(config, state, spool, logs, pids) lives under the scratch folder, so a test session starts
+from nothing and `stop()` leaves nothing running. Client commands find the config through
+SLURM_CONF, which `start()` exports into this process's environment (jobs inherit it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+MUNGE_KEY = Path("/etc/munge/munge.key")
+
+
+def why_unavailable() -> str | None:
+    """None if a local Slurm can be started here, else the reason."""
+    if os.geteuid() != 0:
+        return "starting slurmctld/slurmd/munged needs root"
+    for tool in ("slurmctld", "slurmd", "munged", "sbatch", "squeue", "srun"):
+        if shutil.which(tool) is None:
+            return f"{tool} not installed (apt-get install slurm-wlm munge)"
+    return None
+
+
+def _run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=60)
+
+
+def _ensure_munge() -> None:
+    if _run("sh", "-c", "munge -n | unmunge", check=False).returncode == 0:
+        return
+    for folder in ("/etc/munge", "/run/munge", "/var/log/munge", "/var/lib/munge"):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        shutil.chown(folder, "munge", "munge")
+    if not MUNGE_KEY.exists():
+        MUNGE_KEY.write_bytes(os.urandom(1024))
+    shutil.chown(MUNGE_KEY, "munge", "munge")
+    MUNGE_KEY.chmod(0o400)
+    _run("runuser", "-u", "munge", "--", "munged")
+    deadline = time.monotonic() + 20
+    while _run("sh", "-c", "munge -n | unmunge", check=False).returncode != 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError("munged did not come up")
+        time.sleep(0.2)
+
+
+def _memory_mb() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) // 1024
+    return 4096
+
+
+class LocalSlurm:
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = Path(scratch)
+        self.host = socket.gethostname().split(".")[0]
+        self.conf = self.scratch / "slurm.conf"
+
+    def write_config(self) -> None:
+        s = self.scratch
+        for sub in ("state", "spool", "log"):
+            (s / sub).mkdir(parents=True, exist_ok=True)
+        cpus = os.cpu_count() or 1
+        lines = {
+            "ClusterName": "oellm-local",
+            "SlurmctldHost": self.host,
+            "SlurmUser": "root",
+            "SlurmdUser": "root",
+            "AuthType": "auth/munge",
+            "StateSaveLocation": s / "state",
+            "SlurmdSpoolDir": s / "spool",
+            "SlurmctldPidFile": s / "slurmctld.pid",
+            "SlurmdPidFile": s / "slurmd.pid",
+            "SlurmctldLogFile": s / "log" / "slurmctld.log",
+            "SlurmdLogFile": s / "log" / "slurmd.log",
+            "ProctrackType": "proctrack/linuxproc",
+            "TaskPlugin": "task/none",
+            "JobAcctGatherType": "jobacct_gather/none",
+            "SchedulerType": "sched/backfill",
+            "SelectType": "select/cons_tres",
+            "SelectTypeParameters": "CR_Core",
+            "ReturnToService": 2,
+            "MaxArraySize": 10001,
+            "MinJobAge": 30,
+            "SchedulerParameters": "sched_interval=1,bf_interval=1",
+            "JobCompType": "jobcomp/filetxt",
+            "JobCompLoc": s / "log" / "jobcomp.txt",
+        }
+        text = "".join(f"{k}={v}\n" for k, v in lines.items())
+        mem = int(_memory_mb() * 0.8)
+        text += f"NodeName={self.host} CPUs={cpus} RealMemory={mem} State=UNKNOWN\n"
+        text += f"PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES\n"
+        self.conf.write_text(text)
+
+    def start(self, timeout: float = 60.0) -> None:
+        _ensure_munge()
+        self.write_config()
+        os.environ["SLURM_CONF"] = str(self.conf)
+        _run("slurmctld", "-f", str(self.conf))
+        _run("slurmd", "-f", str(self.conf))
+        deadline = time.monotonic() + timeout
+        while True:
+            state = _run("sinfo", "-h", "-o", "%T", check=False).stdout.strip()
+            if state.startswith("idle") or state.startswith("mixed"):
+                return
+            if time.monotonic() > deadline:
+                log = (self.scratch / "log" / "slurmctld.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(
+                    f"slurm node not idle after {timeout}s (state {state!r}); slurmctld log:\n{log}"
+                )
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for name in ("slurmd.pid", "slurmctld.pid"):
+            pid_file = self.scratch / name
+            if not pid_file.exists():
+                continue
+            try:
+                pid = int(pid_file.read_text().strip())
+                os.kill(pid, signal.SIGTERM)
+                for _ in range(100):
+                    os.kill(pid, 0)
+                    time.sleep(0.1)
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass

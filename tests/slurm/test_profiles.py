@@ -1,0 +1,57 @@
+"""Cluster profiles load as recipe includes, and --dry-run prints the job scripts without Slurm."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from openeurollm.config import load_recipe
+
+from ..conftest import REPO
+
+PROFILES = sorted((REPO / "recipes" / "clusters").glob("*.yaml"))
+
+
+def _recipe_with(tmp_path: Path, profile: Path) -> Path:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        f"include: {profile}\n"
+        f"run: {{name: dry, root: {tmp_path / 'runs'}}}\n"
+        f"ingest: {{inputs: [{{path: {REPO / 'data/demo/corpus'}/*.jsonl}}]}}\n"
+        "curate: {filters: []}\n"
+    )
+    return recipe
+
+
+def test_there_are_profiles_for_the_big_three() -> None:
+    assert {p.stem for p in PROFILES} >= {"leonardo", "lumi", "jupiter"}
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.stem)
+def test_profile_dry_run_prints_scripts(tmp_path: Path, profile: Path) -> None:
+    recipe = load_recipe(_recipe_with(tmp_path, profile))
+    cfg = recipe.executor.slurm
+    assert recipe.executor.kind == "slurm" and cfg.account and cfg.gpus_per_node > 0
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "openeurollm.cli",
+            "run",
+            str(_recipe_with(tmp_path, profile)),
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"#SBATCH --partition={cfg.partition}" in out
+    assert f"#SBATCH --account={cfg.account}" in out
+    assert "#SBATCH --array=0-" in out and f"%{cfg.array_throttle}" in out
+    assert all(line in out for line in cfg.setup)
+    assert not (tmp_path / "runs" / "dry" / "ingest").exists()  # nothing ran

@@ -1,0 +1,107 @@
+"""The whole chain on a small recipe: every stage's outputs are checked, then reuse and partial reruns."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import pytest
+
+from openeurollm.pipeline.manifest import Manifest
+from openeurollm.pipeline.runner import run_pipeline
+from openeurollm.pipeline.stage import STAGE_ORDER
+
+from .conftest import REPO, SMALL_LANGS, SmallRun, small_recipe
+
+LANGS = SMALL_LANGS
+
+
+def _ran(manifest: Manifest, since: int) -> list[str]:
+    """Stages started after history entry number `since`."""
+    return [e["stage"] for e in manifest.data["history"][since:] if e["event"] == "start"]
+
+
+@pytest.mark.slow
+def test_end_to_end_small_recipe(small_run: SmallRun) -> None:
+    manifest = small_run.manifest
+    assert isinstance(manifest, Manifest)
+    run = small_run.run_dir
+    rec = manifest.records()
+    assert all(manifest.is_done(s) for s in STAGE_ORDER)
+
+    # ingest: every input line became a document or a quarantine entry
+    lines = sum(1 for p in (REPO / "data" / "demo" / "corpus").glob("*.jsonl") for _ in p.open())
+    assert rec["ingest"]["docs"] + sum(rec["ingest"]["quarantined"].values()) == lines
+
+    # curate: counts reconcile, only target languages remain
+    cur = rec["curate"]
+    assert cur["in"] == cur["kept"] + sum(cur["dropped"].values()) + cur.get("quarantined", 0)
+    assert 0 < cur["kept"] < cur["in"]
+    assert set(rec["mix"]["languages"]) == set(LANGS)
+
+    # mix: a train and a held-out file per language
+    for lang in LANGS:
+        assert (run / "mix" / "train" / f"{lang}.parquet").exists()
+        assert (run / "mix" / "heldout" / f"{lang}.parquet").exists()
+
+    # tokenizer: loads and round-trips
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(run / "tokenizer" / "tokenizer.json"))
+    assert tok.get_vocab_size() <= 1200
+    sample = "Grüße aus Αθήνα und Łódź!"
+    assert tok.decode(tok.encode(sample).ids) == sample
+
+    # shards: bytes on disk match the recorded token count
+    meta = json.loads((run / "shards" / "meta.json").read_text())
+    itemsize = 2 if meta["dtype"] == "uint16" else 4
+    on_disk = sum(p.stat().st_size for p in (run / "shards").rglob("*.bin"))
+    assert on_disk == meta["total_tokens"] * itemsize == rec["shards"]["total_tokens"] * itemsize
+
+    # train: loss fell, weights written
+    metrics = [json.loads(x) for x in (run / "train" / "metrics.jsonl").read_text().splitlines()]
+    losses = [m["loss"] for m in metrics if "loss" in m]
+    assert losses[-1] < losses[0]
+    assert (run / "train" / "model.safetensors").exists()
+
+    # eval: finite bits per byte for every language
+    results = json.loads((run / "eval" / "results.json").read_text())
+    for lang in LANGS:
+        bpb = results["bpb"][lang]
+        value = bpb["bpb"] if isinstance(bpb, dict) else bpb
+        assert math.isfinite(value) and 0 < value < 20
+
+    # release: weights, tokenizer, model card from the records, checksums last
+    release = run / "release"
+    for name in ("model.safetensors", "config.json", "tokenizer.json", "README.md", "SHA256SUMS"):
+        assert (release / name).exists(), name
+    card = (release / "README.md").read_text()
+    assert f"{rec['curate']['kept']:,}" in card or str(rec["curate"]["kept"]) in card
+
+    # report
+    page = (run / "report.html").read_text()
+    for section in (
+        "funnel",
+        "mix",
+        "tokenizer",
+        "training",
+        "evaluation",
+        "compliance",
+        "provenance",
+    ):
+        assert f'id="{section}"' in page
+
+    # a second run reuses everything
+    mark = len(manifest.data["history"])
+    t0 = time.monotonic()
+    again = run_pipeline(small_recipe(small_run.root))
+    assert _ran(again, mark) == [] and time.monotonic() - t0 < 30
+    assert again.stages["release"]["output_digest"] == manifest.stages["release"]["output_digest"]
+
+    # changing training reruns only train and what follows it
+    mark = len(again.data["history"])
+    changed = run_pipeline(small_recipe(small_run.root, "train.steps=30"))
+    assert _ran(changed, mark) == ["train", "eval", "release", "report"]
+    # put the run back as it was for the other tests that read it
+    run_pipeline(small_recipe(small_run.root))
