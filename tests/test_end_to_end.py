@@ -36,8 +36,13 @@ def test_end_to_end_small_recipe(small_run: SmallRun) -> None:
 
     # curate: counts reconcile, only target languages remain
     cur = rec["curate"]
-    assert cur["in"] == cur["kept"] + sum(cur["dropped"].values()) + cur.get("quarantined", 0)
-    assert 0 < cur["kept"] < cur["in"]
+    assert cur["reconciled"] is True
+    assert (
+        cur["docs_in"]
+        == cur["docs_kept"] + sum(cur["dropped_by_reason"].values()) + cur["quarantined"]
+    )
+    assert cur["docs_in"] == rec["ingest"]["docs"]
+    assert 0 < cur["docs_kept"] < cur["docs_in"]
     assert set(rec["mix"]["languages"]) == set(LANGS)
 
     # mix: a train and a held-out file per language
@@ -77,7 +82,8 @@ def test_end_to_end_small_recipe(small_run: SmallRun) -> None:
     for name in ("model.safetensors", "config.json", "tokenizer.json", "README.md", "SHA256SUMS"):
         assert (release / name).exists(), name
     card = (release / "README.md").read_text()
-    assert f"{rec['curate']['kept']:,}" in card or str(rec["curate"]["kept"]) in card
+    kept = rec["curate"]["docs_kept"]
+    assert f"{kept:,}" in card or str(kept) in card
 
     # report
     page = (run / "report.html").read_text()

@@ -45,7 +45,7 @@ class Second(Stage):
     def run(self, ctx: StageContext) -> dict[str, Any]:
         CALLS.append(self.name)
         value = int((ctx.input("first") / "value.txt").read_text())
-        (ctx.out / "double.txt").write_text(str(2 * value))
+        (ctx.out / "double.txt").write_text(f"{2 * value} at lr {ctx.recipe.train.lr}")
         return {
             "double": 2 * value,
             "seen_first": ctx.record("first")["value"],
@@ -150,7 +150,7 @@ def test_corrupted_output_is_detected_with_file_name(fake_chain: None, tmp_path:
     CALLS.clear()
     runner.run_pipeline(recipe, force=("first",))
     assert CALLS == ["first"]  # identical output again, so downstream is reused
-    assert target.read_text() == "1"
+    assert target.read_text() == "300"  # rewritten from the recipe (default train.steps)
 
 
 def test_second_run_on_same_directory_is_refused(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import logging
 import sys
 from collections.abc import Sequence
@@ -11,8 +10,7 @@ from pathlib import Path
 
 from openeurollm import __version__
 from openeurollm.errors import OpenEuroLLMError
-
-_DISK_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+from openeurollm.pipeline.runner import DISK_ERRNOS
 
 EXAMPLES = """\
 examples:
@@ -199,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        if exc.errno not in _DISK_ERRNOS:
+        if exc.errno not in DISK_ERRNOS:
             raise
         where = f" while writing {exc.filename}" if exc.filename else ""
         print(

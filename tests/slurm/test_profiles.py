@@ -54,4 +54,7 @@ def test_profile_dry_run_prints_scripts(tmp_path: Path, profile: Path) -> None:
     assert f"#SBATCH --account={cfg.account}" in out
     assert "#SBATCH --array=0-" in out and f"%{cfg.array_throttle}" in out
     assert all(line in out for line in cfg.setup)
+    assert f"#SBATCH --partition={cfg.train_partition}" in out  # the training job
+    assert "torch.distributed.run" in out and f"--signal=B:USR1@{cfg.signal_seconds}" in out
+    assert f"--gpus-per-node={cfg.gpus_per_node}" in out
     assert not (tmp_path / "runs" / "dry" / "ingest").exists()  # nothing ran

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 import time
@@ -18,6 +19,7 @@ from openeurollm.pipeline.stage import STAGE_ORDER, STAGES, Stage, StageContext
 
 log = logging.getLogger("openeurollm")
 KEY_FILE = ".stage-key"
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 
 
 @dataclass
@@ -197,7 +199,16 @@ def _run_stage(
     )
     t0 = time.monotonic()
     try:
-        record = stage.run(ctx)
+        try:
+            record = stage.run(ctx)
+        except OSError as exc:
+            if exc.errno not in DISK_ERRNOS:
+                raise
+            where = exc.filename or out
+            raise StageError(
+                f"{stage.name}: {exc.strerror or 'disk full'} while writing {where}. Nothing partial was "
+                "marked done; free space (or raise the quota) and run the same command again to continue"
+            ) from None
     except BaseException as exc:
         manifest.stages[stage.name].update(
             status="failed", finished_at=now(), error=f"{type(exc).__name__}: {exc}"

@@ -208,8 +208,79 @@ class SlurmExecutor(Executor):
         parts.append(array_script(self.recipe, run_dir / "ingest" / ".stage-tasks", None, n_ingest))
         parts.append("# ---- curate: sbatch array, one task per ingest shard (sized at run time)")
         parts.append(array_script(self.recipe, run_dir / "curate" / ".stage-tasks", None, n_ingest))
-        train_script = getattr(self, "train_script", None)
-        if train_script is not None:
-            parts.append("# ---- train: srun torchrun")
-            parts.append(train_script())
+        parts.append("# ---- train: srun torchrun, requeued on the time-limit warning")
+        train_dir = run_dir / "train"
+        parts.append(
+            train_script(self.recipe, train_dir, train_dir / "job.json", self.recipe.train.nproc)
+        )
         return "\n".join(parts)
+
+
+# ---------------------------------------------------------------- training
+
+# The batch shell traps Slurm's warning signal and creates this file; every rank checks it
+# between optimizer steps, so the trainer checkpoints and exits on its own time instead of
+# racing torchrun's shutdown timeout. The job then requeues itself and resumes.
+STOP_FILE = ".stage-stop"
+TRAIN_ENTRY = "openeurollm.train.launch"
+
+
+def train_script(recipe: Recipe, train_dir: Path, job_file: Path, nproc_per_node: int) -> str:
+    cfg = recipe.executor.slurm
+    partition = cfg.train_partition or cfg.partition
+    directives = sbatch_directives(
+        cfg.model_copy(update={"partition": partition}),
+        f"oellm-{recipe.run.name}-train",
+        cfg.train_time,
+        f"{train_dir}/slurm/%j.log",
+    )
+    directives += [
+        f"#SBATCH --nodes={cfg.nodes}",
+        "#SBATCH --ntasks-per-node=1",
+        f"#SBATCH --cpus-per-task={cfg.cpus_per_task}",
+        f"#SBATCH --signal=B:USR1@{cfg.signal_seconds}",
+        "#SBATCH --open-mode=append",
+    ]
+    if cfg.gpus_per_node:
+        directives.append(f"#SBATCH --gpus-per-node={cfg.gpus_per_node}")
+    stop = shlex.quote(str(train_dir / STOP_FILE))
+    launcher = (
+        f"{command_prefix(cfg, gpus=cfg.gpus_per_node > 0)}{shlex.quote(python_of(cfg))} -m torch.distributed.run "
+        f'--nnodes="$SLURM_NNODES" --nproc_per_node={nproc_per_node} --rdzv_id="$SLURM_JOB_ID" '
+        f'--rdzv_backend=c10d --rdzv_endpoint="$head:29500" -m {TRAIN_ENTRY} {shlex.quote(str(job_file))}'
+    )
+    lines = [
+        "#!/bin/bash",
+        *directives,
+        "set -u",
+        f"cd {shlex.quote(str(Path.cwd()))}",
+        *cfg.setup,
+        f"rm -f {stop}",
+        'echo "train job $SLURM_JOB_ID start (restart ${SLURM_RESTART_COUNT:-0}) on $SLURM_JOB_NODELIST"',
+        f"trap 'touch {stop}' USR1 TERM",
+        'head=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
+        f"srun --kill-on-bad-exit=1 {launcher} &",
+        "pid=$!",
+        # `wait` returns early when a trapped signal arrives; keep waiting for srun itself.
+        'while true; do wait "$pid"; rc=$?; kill -0 "$pid" 2>/dev/null || break; done',
+        f'if [ -e {stop} ]; then echo "stop requested: requeue"; scontrol requeue "$SLURM_JOB_ID"; exit 0; fi',
+        'exit "$rc"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def run_training(recipe: Recipe, train_dir: Path, job_file: Path, nproc_per_node: int) -> None:
+    """Submit the training job and wait until it has left the queue (requeues included)."""
+    cfg = recipe.executor.slurm
+    (train_dir / "slurm").mkdir(parents=True, exist_ok=True)
+    script = train_dir / "slurm" / "train.sbatch"
+    with atomic_open(script) as fh:
+        fh.write(train_script(recipe, train_dir, job_file, nproc_per_node))
+    job_id = submit(script)
+    log.info(
+        "train: submitted slurm job %s (%d node(s) x %d process(es))",
+        job_id,
+        cfg.nodes,
+        nproc_per_node,
+    )
+    wait_for(job_id, cfg.poll_seconds, lambda: 0, 1, "train")

@@ -13,7 +13,7 @@ from openeurollm.pipeline.stage import STAGE_ORDER
 # The one figure per stage that tells most at a glance.
 _HEADLINE = {
     "ingest": ("docs", "docs"),
-    "curate": ("kept", "kept"),
+    "curate": ("docs_kept", "kept"),
     "mix": ("train_docs", "docs"),
     "tokenizer": ("vocab_size", "vocab"),
     "shards": ("total_tokens", "tokens"),

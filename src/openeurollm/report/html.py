@@ -92,7 +92,7 @@ class ReportBuilder:
             cards.append(f'<div class="card"><b>{_num(value)}</b>{_esc(label)}</div>')
 
         card("documents ingested", self.record("ingest").get("docs"))
-        card("documents kept", self.record("curate").get("kept"))
+        card("documents kept", self.record("curate").get("docs_kept"))
         card("languages", len(self.record("mix").get("languages", [])) or None)
         card("training tokens (shards)", self.record("shards").get("total_tokens"))
         train = self.record("train")
@@ -103,37 +103,44 @@ class ReportBuilder:
 
     def funnel(self) -> str:
         ingest, curate = self.record("ingest"), self.record("curate")
-        per_lang: dict[str, Any] = curate.get("per_language", {})
-        reasons = sorted({r for v in per_lang.values() for r in v.get("dropped", {})})
-        rows = []
-        for lang in sorted(per_lang):
-            v = per_lang[lang]
-            rows.append(
-                [
-                    lang,
-                    v.get("in"),
-                    v.get("kept"),
-                    *[v.get("dropped", {}).get(r, 0) for r in reasons],
-                ]
-            )
-        langs = sorted(per_lang)
+        # Per language and reason, summed over the curate steps (a document is dropped once).
+        dropped: dict[str, dict[str, int]] = {}
+        for step in curate.get("steps", {}).values():
+            for lang, counts in step.items():
+                for reason, n in counts.get("dropped", {}).items():
+                    dropped.setdefault(lang, {}).setdefault(reason, 0)
+                    dropped[lang][reason] += n
+        kept: dict[str, int] = curate.get("kept_per_language", {})
+        langs = sorted(set(kept) | set(dropped))
+        reasons = sorted({r for v in dropped.values() for r in v})
+        into = {lang: kept.get(lang, 0) + sum(dropped.get(lang, {}).values()) for lang in langs}
+        rows = [
+            [
+                lang,
+                into[lang],
+                kept.get(lang, 0),
+                *[dropped.get(lang, {}).get(r, 0) for r in reasons],
+            ]
+            for lang in langs
+        ]
         chart = bar_chart(
             langs,
-            {
-                "in": [per_lang[lang].get("in", 0) for lang in langs],
-                "kept": [per_lang[lang].get("kept", 0) for lang in langs],
-            },
+            {"in": [into[lang] for lang in langs], "kept": [kept.get(lang, 0) for lang in langs]},
             "Documents per language: into curation and kept",
             "chart-funnel",
         )
-        drop_totals = curate.get("dropped", {})
-        drop_rows = [[r, n] for r, n in sorted(drop_totals.items(), key=lambda kv: -kv[1])]
-        quarantined = ingest.get("quarantined", {})
+        drop_rows = [
+            [r, n]
+            for r, n in sorted(curate.get("dropped_by_reason", {}).items(), key=lambda kv: -kv[1])
+        ]
+        pii = curate.get("pii_total", {})
         return (
             '<section id="funnel"><h2>Data funnel</h2>'
             f"<p>Ingested {_num(ingest.get('docs'))} documents from {_num(ingest.get('files'))} files; "
-            f"{_num(sum(quarantined.values()) if quarantined else 0)} records quarantined as unreadable. "
-            f"Curation kept {_num(curate.get('kept'))}.</p>"
+            f"{_num(curate.get('quarantined'))} records quarantined as unreadable. "
+            f"Curation kept {_num(curate.get('docs_kept'))} of {_num(curate.get('docs_in'))}; "
+            f"personal data masked: {_esc(', '.join(f'{k} {v}' for k, v in sorted(pii.items())) or 'none found')}; "
+            f"domains opted out of text-and-data mining: {_num(len(curate.get('optout_domains_opted_out', [])))}.</p>"
             f'<div class="grid2">{chart}<div><h3>Dropped, by reason</h3>{_table(["reason", "documents"], drop_rows, "table-drops")}</div></div>'
             f"<h3>Per language</h3>{_table(['language', 'in', 'kept', *reasons], rows, 'table-funnel')}</section>"
         )
