@@ -131,14 +131,20 @@ class IngestConfig(Section):
 
 class LangIdConfig(Section):
     min_score: float = Field(0.5, ge=0.0, le=1.0)
-    # A document whose label disagrees with a confident prediction of another target
-    # language is relabelled; if the prediction is not a target language it is dropped.
+    """Minimum probability of the predicted language (renormalized over the recipe's
+    languages); also the confidence above which a non-target prediction drops a document."""
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    """Per-language minimum probability, overriding min_score, e.g. {hr: 0.7}."""
     relabel: bool = True
+    """A document whose label disagrees with a confident prediction of another target
+    language is relabelled (False: dropped as lang_label_mismatch)."""
 
 
 class FilterSpec(Section):
     name: str
+    """A quality filter: gopher_quality, gopher_repetition, fineweb_lines, c4_markers."""
     params: dict[str, Any] = Field(default_factory=dict)
+    """Overrides of the filter's parameters; `languages: {fi: {...}}` overrides per language."""
 
     @field_validator("name")
     @classmethod
@@ -156,13 +162,29 @@ PiiKind = Literal["email", "phone", "iban", "ip", "card"]
 class PiiConfig(Section):
     enabled: bool = True
     kinds: list[PiiKind] = Field(default_factory=lambda: ["email", "phone", "iban", "ip", "card"])
+    """What is masked, each by a typed placeholder (<EMAIL>, <PHONE>, <IBAN>, <IP>, <CARD>)."""
+
+
+def _default_ai_user_agents() -> tuple[str, ...]:
+    from openeurollm.data.optout import DEFAULT_AI_USER_AGENTS
+
+    return DEFAULT_AI_USER_AGENTS
 
 
 class OptOutConfig(Section):
-    # Files listing domains that reserved text-and-data-mining rights (one per line).
     domain_lists: list[str] = Field(default_factory=list)
+    """Files listing domains that reserved text-and-data-mining rights (one per line,
+    subdomains included); applied to already collected data too."""
+    robots_snapshots: list[str] = Field(default_factory=list)
+    """robots.txt snapshots, JSONL: {"domain": ..., "robots_txt": ..., "fetched": ...}."""
+    tdmrep_snapshots: list[str] = Field(default_factory=list)
+    """/.well-known/tdmrep.json snapshots, JSONL: {"domain": ..., "tdmrep": [...]}."""
+    ai_user_agents: list[str] = Field(default_factory=lambda: list(_default_ai_user_agents()))
+    """A robots.txt that disallows a page to any of these user agents is a reservation."""
+    page_signals: bool = True
+    """Honour what a page says itself: tdm-reservation header or meta, robots noai."""
 
-    @field_validator("domain_lists")
+    @field_validator("domain_lists", "robots_snapshots", "tdmrep_snapshots")
     @classmethod
     def _files_exist(cls, value: list[str], info: ValidationInfo) -> list[str]:
         for item in value:
@@ -173,20 +195,26 @@ class OptOutConfig(Section):
 
 class DedupConfig(Section):
     exact: bool = True
+    """Drop documents whose normalized text (NFC, casefolded, words only) is identical."""
     near: bool = True
+    """MinHash-LSH near-duplicate removal, global across all shards."""
     ngram: PositiveInt = 5
+    """Word n-gram size of the MinHash shingles."""
     bands: PositiveInt = 14
     rows: PositiveInt = 8
+    """LSH bands x rows (signature size = bands * rows), 14 x 8 as in FineWeb-2."""
     seed: int = 42
 
 
 class DecontamConfig(Section):
     enabled: bool = True
     ngram: PositiveInt = 13
+    """Drop documents sharing a word n-gram of this size with any eval task of the recipe."""
 
 
 class CurateConfig(Section):
     languages: list[str] = Field(default_factory=lambda: list(EU_LANGUAGES), min_length=1)
+    """Languages kept; documents in other languages are dropped."""
     langid: LangIdConfig = Field(default_factory=LangIdConfig)
     filters: list[FilterSpec] = Field(
         default_factory=lambda: [
@@ -218,19 +246,40 @@ class MixConfig(Section):
 
 class TokenizerConfig(Section):
     vocab_size: int = Field(8000, ge=512)
+    """Vocabulary size, special tokens included (demo 8k, production 128k to 256k)."""
     min_frequency: PositiveInt = 2
-    # Language balance of the tokenizer's training sample (independent of the model mix).
+    """A pair must occur this often in the training sample to be merged."""
     balance: Literal["natural", "temperature", "uniform"] = "uniform"
+    """Language balance of the tokenizer's training sample (independent of the model mix)."""
     temperature: PositiveFloat = 3.0
+    """For balance: temperature, shares proportional to size^(1/temperature)."""
     max_bytes_per_language: PositiveInt = 20_000_000
-    # Parity-aware rounds: after each round, upweight languages whose parity is worst.
-    parity_rounds: int = Field(0, ge=0)
+    """At most this many bytes of one language in the training sample."""
+    parity_rounds: int = Field(2, ge=0)
+    """Parity-aware retraining rounds: after each, languages that cost more tokens get more weight."""
+    parity_exponent: PositiveFloat = 3.0
+    """How strongly a round reweights: weight *= (cost / mean cost) ** parity_exponent."""
+    aligned_path: str | None = None
+    """Folder of aligned sentence files <lang>.txt (line i is the same sentence in every
+    language, NTREX layout) for real parity; without it parity is a tokens-per-byte proxy."""
+    aligned_dev_lines: int = Field(1200, ge=0)
+    """Aligned lines [0, N) steer the parity rounds; lines from N on are the held-out report set."""
     reserved_special_tokens: int = Field(8, ge=0)
+    """Special tokens reserved for chat (after bos, eos, pad)."""
+
+    @field_validator("aligned_path")
+    @classmethod
+    def _aligned_folder(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not (_base_dir(info) / value).is_dir():
+            raise ValueError(f"folder not found: {str(_base_dir(info) / value)!r}")
+        return value
 
 
 class ShardsConfig(Section):
-    # uint16 when the vocabulary fits, else uint32 ("auto").
     dtype: Literal["auto", "uint16", "uint32"] = "auto"
+    """Token id type on disk: uint16 when the vocabulary fits (at most 65,536 ids), else uint32."""
+    max_tokens_per_file: PositiveInt = 250_000_000
+    """A language's shard is split into files of at most this many tokens (whole documents)."""
 
 
 class ModelConfig(Section):
@@ -245,6 +294,16 @@ class ModelConfig(Section):
 
         if value not in FLAVORS:
             raise ValueError(FLAVORS.unknown_message(value))
+        return value
+
+    @field_validator("overrides")
+    @classmethod
+    def _known_fields(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        from openeurollm.model.flavors import FLAVORS
+
+        flavor = info.data.get("flavor")
+        if flavor in FLAVORS:
+            FLAVORS.get(flavor).replace(**value)  # raises ValueError naming the bad field
         return value
 
 
@@ -279,15 +338,22 @@ class TrainConfig(Section):
 
 
 class TaskSpec(Section):
+    """One multiple-choice task, generated for each of the run's languages found in its data."""
+
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    path: str
-    kind: Literal["mc_jsonl"] = "mc_jsonl"
+    path: str  # data file or folder (relative to the recipe)
+    # Built-in template name (mc_jsonl: generic JSONL {id, lang, question, choices, answer};
+    # sib200: SIB-200 folder) or a path to a YAML template.
+    template: str = "mc_jsonl"
     num_fewshot: int = Field(0, ge=0)
+    seed: int | None = None  # few-shot example choice; None: run.seed
+    limit: PositiveInt | None = None  # at most this many items per language
+    languages: list[str] | None = None  # None: the run's languages (curate.languages)
 
     @field_validator("path")
     @classmethod
-    def _file_exists(cls, value: str, info: ValidationInfo) -> str:
-        if not (_base_dir(info) / value).is_file():
+    def _path_exists(cls, value: str, info: ValidationInfo) -> str:
+        if not (_base_dir(info) / value).exists():
             raise ValueError(f"file not found: {str(_base_dir(info) / value)!r}")
         return value
 
@@ -296,13 +362,48 @@ class EvalConfig(Section):
     bpb: bool = True
     tasks: list[TaskSpec] = Field(default_factory=list)
     batch_size: PositiveInt = 16
+    # Bits per byte of every kept training checkpoint too (learning curves in the report).
+    checkpoints: bool = True
+    max_heldout_docs: PositiveInt | None = None  # per language; None: all held-out docs
+    # Also run lm-evaluation-harness (`lm_eval --model hf`) on the exported model for the
+    # same tasks; needs the lm-eval package. Results are stored beside ours, marked by source.
+    lm_eval: bool = False
+    device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
 class ReleaseConfig(Section):
+    """What the release documents need from the provider: never inferred from the run."""
+
     model_name: str = Field("openeurollm-demo", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    version: str = "0.1.0"
     provider: str = "OpenEuroLLM demo run (not a published model)"
-    license: str = "Apache-2.0"
+    license: str = "Apache-2.0"  # SPDX id of the weights' licence
     contact: str | None = None
+    authorised_representative: str | None = None  # only for providers outside the EU
+    release_date: str | None = None  # YYYY-MM-DD
+    union_market_date: str | None = None  # date of placement on the Union market
+    intended_uses: str | None = None
+    out_of_scope_uses: str | None = None
+    acceptable_use_policy: str | None = None  # text or URL
+    distribution_channels: list[str] = Field(default_factory=list)
+    code_of_practice_signatory: bool | None = None
+    sme: bool | None = None
+    systemic_risk: bool | None = None
+    crawler_purpose: str | None = None
+    commercially_licensed_data: bool | None = None
+    private_third_party_data: bool | None = None
+    user_data: bool | None = None
+    copyright_contact: str | None = None  # rights-reservation contact / complaint channel
+    copyright_policy_url: str | None = None
+    design_rationale: str | None = None
+    hub_dataset_ids: list[str] = Field(default_factory=list)  # `datasets:` in the model card
+    # Licences (SPDX ids) of the other components, for the Model Openness Framework class.
+    documents_license: str | None = "CC-BY-4.0"
+    code_license: str | None = "Apache-2.0"
+    data_license: str | None = None
+    weights_dtype: Literal["float32", "bfloat16"] = "float32"
+    max_shard_bytes: PositiveInt = 5 * 2**30
+    membership_index: bool = True
 
 
 class ReportConfig(Section):

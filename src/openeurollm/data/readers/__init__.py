@@ -27,7 +27,7 @@ Reader = Callable[[Path, "InputSpec"], Iterator[Document | Quarantined]]
 
 
 def _load_readers() -> None:
-    from openeurollm.data.readers import jsonl  # noqa: F401
+    from openeurollm.data.readers import jsonl, parquet, warc  # noqa: F401
 
 
 READERS: Registry[Reader] = Registry("reader", loader=_load_readers)

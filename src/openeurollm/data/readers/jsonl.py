@@ -23,13 +23,69 @@ MAX_LINE_BYTES = 8 * 1024 * 1024  # longer records are quarantined, never loaded
 _DECODE_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError)
 
 
+class _ZstdStream(io.RawIOBase):
+    """Streaming zstd decompression that notices a truncated last frame.
+
+    zstandard's stream_reader returns a clean end of file when the input stops inside a
+    frame; we need to tell a complete file from a cut one, so frames are fed by hand.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._fh = open(path, "rb")  # noqa: SIM115  (closed by close())
+        self._dctx = zstandard.ZstdDecompressor()
+        self._obj = self._dctx.decompressobj()
+        self._pending = b""
+        self._offset = 0  # read position in _pending (slicing would copy it each call)
+        self._in_frame = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while self._offset >= len(self._pending):
+            self._pending, self._offset = b"", 0
+            chunk = self._fh.read(1 << 16)
+            if not chunk:
+                if self._in_frame:
+                    raise EOFError("zstd stream ended inside a frame (truncated file)")
+                return 0
+            while chunk:
+                self._in_frame = True
+                self._pending += self._obj.decompress(chunk)
+                if self._obj.eof:  # frame complete; what follows starts a new frame
+                    chunk = self._obj.unused_data
+                    self._obj = self._dctx.decompressobj()
+                    self._in_frame = False
+                else:
+                    chunk = b""
+        n = min(len(buffer), len(self._pending) - self._offset)
+        buffer[:n] = memoryview(self._pending)[self._offset : self._offset + n]
+        self._offset += n
+        return n
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
 def open_binary(path: Path) -> IO[bytes]:
     """Open a file for streaming, decompressing by extension."""
     if path.suffix == ".gz":
         return gzip.open(path, "rb")
     if path.suffix == ".zst":
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb")))
+        return io.BufferedReader(_ZstdStream(path))
     return open(path, "rb")
+
+
+def _file_problem(path: Path) -> str | None:
+    """A reason to quarantine the whole file (empty, or not text at all), else None."""
+    with open_binary(path) as fh:
+        head = fh.read(8192)
+    if not head.strip():
+        return "empty file"
+    if b"\x00" in head:
+        return "binary file (NUL bytes), not JSON Lines"
+    return None
 
 
 def _lines(fh: IO[bytes]) -> Iterator[tuple[bytes, bool]]:
@@ -73,6 +129,10 @@ def document_from_record(record: dict, spec: InputSpec, where: str) -> Document 
 def read_jsonl(path: Path, spec: InputSpec) -> Iterator[Document | Quarantined]:
     lineno = 0
     try:
+        problem = _file_problem(path)
+        if problem:
+            yield Quarantined(str(path), problem)
+            return
         with open_binary(path) as fh:
             for raw, too_long in _lines(fh):
                 lineno += 1

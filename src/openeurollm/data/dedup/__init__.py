@@ -1,0 +1,1 @@
+"""Deduplication: exact (normalized-text hash) and MinHash-LSH near-duplicates, global."""

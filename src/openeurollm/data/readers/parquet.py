@@ -1,0 +1,51 @@
+"""Parquet reader: row batches streamed from the file, never the whole table in memory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from openeurollm.data.document import Document
+from openeurollm.data.readers import READERS, Quarantined
+from openeurollm.data.readers.jsonl import document_from_record
+
+if TYPE_CHECKING:
+    from openeurollm.config import InputSpec
+
+_BATCH = 512
+
+
+def _jsonable(value: object) -> object:
+    """Parquet cells may hold dates, bytes or decimals; metadata must stay JSON."""
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        return str(value)
+
+
+@READERS.register("parquet")
+def read_parquet(path: Path, spec: InputSpec) -> Iterator[Document | Quarantined]:
+    row = 0
+    try:
+        pf = pq.ParquetFile(path)
+        if spec.text_field not in pf.schema_arrow.names:
+            yield Quarantined(
+                str(path),
+                f"no column {spec.text_field!r} (columns: {', '.join(pf.schema_arrow.names)})",
+            )
+            return
+        for batch in pf.iter_batches(batch_size=_BATCH):
+            for record in batch.to_pylist():
+                row += 1
+                record = {k: _jsonable(v) for k, v in record.items() if v is not None}
+                yield document_from_record(record, spec, f"{path}:row{row}")
+    except (OSError, pa.ArrowException) as exc:
+        yield Quarantined(
+            f"{path}:row{row + 1}", f"unreadable from here on: {type(exc).__name__}: {exc}"
+        )

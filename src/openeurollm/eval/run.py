@@ -1,0 +1,97 @@
+"""The evaluation a run does: bits per byte per language, MC tasks, checkpoint curves."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from openeurollm.data.docstore import read_documents
+from openeurollm.eval.bpb import bits_per_byte
+from openeurollm.eval.scorer import Scorer
+from openeurollm.eval.tasks import load_task, load_template, score_instances, summarize
+from openeurollm.tokenizer.encoder import TextTokenizer
+
+log = logging.getLogger("openeurollm")
+SOURCE = "openeurollm"
+
+
+@dataclass
+class TaskRun:
+    """A recipe task resolved to paths (what the stage hands to `run_task`)."""
+
+    name: str
+    template: str
+    path: Path
+    languages: list[str]
+    num_fewshot: int
+    seed: int
+    limit: int | None
+
+
+def heldout_texts(
+    heldout_dir: Path, languages: Sequence[str], max_docs: int | None
+) -> dict[str, list[str]]:
+    out = {}
+    for lang in languages:
+        path = heldout_dir / f"{lang}.parquet"
+        if not path.is_file():
+            continue
+        texts = [doc.text for doc in read_documents(path)]
+        out[lang] = texts[:max_docs] if max_docs else texts
+    return out
+
+
+def run_bpb(
+    scorer: Scorer, tok: TextTokenizer, texts: dict[str, list[str]], window: int
+) -> dict[str, dict[str, float | int]]:
+    return {
+        lang: bits_per_byte(scorer, tok.encode_batch, t, window, tok.eos_id, desc=f"bpb {lang}")
+        for lang, t in sorted(texts.items())
+    }
+
+
+def run_task(
+    scorer: Scorer, tok: TextTokenizer, task: TaskRun, base_dir: Path | None = None
+) -> dict[str, Any]:
+    template = load_template(task.template, base_dir)
+    per_lang, skipped = load_task(
+        template, task.path, task.languages, task.num_fewshot, task.seed, task.limit, task.name
+    )
+    instances = [inst for lang in sorted(per_lang) for inst in per_lang[lang]]
+    t0 = time.monotonic()
+    lls = (
+        score_instances(scorer, tok.encode_batch, instances, tok.eos_id, desc=task.name)
+        if instances
+        else []
+    )
+    seconds = time.monotonic() - t0
+    results = summarize(instances, lls)
+    log.info(
+        "eval %s: %d items in %d languages, %d choices scored in %.1fs",
+        task.name,
+        len(instances),
+        len(results),
+        sum(len(i.choices) for i in instances),
+        seconds,
+    )
+    return {
+        "source": SOURCE,
+        "template": template.name,
+        "num_fewshot": task.num_fewshot,
+        "seed": task.seed,
+        "per_language": results,
+        "skipped": skipped,
+        "seconds": round(seconds, 3),
+    }
+
+
+def resolve_device(kind: str) -> torch.device:
+    if kind == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(kind)

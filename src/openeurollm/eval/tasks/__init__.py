@@ -1,0 +1,205 @@
+"""Multiple-choice log-likelihood tasks, generated per language from one template.
+
+Each item becomes a context (optional description, k few-shot examples chosen with a seed
+derived from the task, language and item id, then the item's prompt) and one continuation
+per choice (`target_delimiter + choice`). The model's choice is the highest summed
+log-likelihood (acc) or the highest log-likelihood per character of the choice (acc_norm),
+the same definitions as lm-evaluation-harness.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openeurollm.eval.scorer import Scorer, split_pair_tokens
+from openeurollm.eval.tasks.formats import FORMATS, Item, languages_in
+from openeurollm.eval.tasks.template import TaskTemplate, load_template
+
+__all__ = [
+    "MCInstance",
+    "TaskTemplate",
+    "build_instances",
+    "languages_in",
+    "load_task",
+    "load_template",
+    "score_instances",
+    "summarize",
+    "task_texts",
+]
+
+
+@dataclass(frozen=True)
+class MCInstance:
+    id: str
+    lang: str
+    context: str
+    choices: tuple[str, ...]  # choice texts, without the delimiter
+    gold: int
+    target_delimiter: str = " "
+
+    @property
+    def continuations(self) -> list[str]:
+        return [self.target_delimiter + c for c in self.choices]
+
+
+def _example(t: TaskTemplate, item: Item, lang: str) -> str:
+    return (
+        t.prompt_for(lang).format(**item) + t.target_delimiter + t.choices_of(item)[t.gold_of(item)]
+    )
+
+
+def build_instances(
+    template: TaskTemplate,
+    items: Sequence[Item],
+    lang: str,
+    num_fewshot: int = 0,
+    pool: Sequence[Item] | None = None,
+    seed: int = 1234,
+    task_name: str | None = None,
+    skipped: Counter | None = None,
+) -> list[MCInstance]:
+    """Instances for one language. `pool`: few-shot candidates (default: `items`, never the
+    item itself). The examples of an item depend only on (seed, task, language, item id)."""
+    skipped = skipped if skipped is not None else Counter()
+    name = task_name or template.name
+    pool_items = sorted(pool if pool is not None else items, key=lambda it: str(it["id"]))
+    out = []
+    for item in items:
+        try:
+            prompt = template.prompt_for(lang).format(**item)
+            choices = tuple(template.choices_of(item))
+            gold = template.gold_of(item)
+        except (KeyError, ValueError, IndexError, TypeError):
+            skipped["bad_item"] += 1
+            continue
+        parts = []
+        if num_fewshot:
+            candidates = [p for p in pool_items if str(p["id"]) != str(item["id"])]
+            rng = random.Random(f"{seed}/{name}/{lang}/{item['id']}")
+            chosen = rng.sample(candidates, min(num_fewshot, len(candidates)))
+            parts = [_example(template, ex, lang) for ex in chosen]
+        context = template.fewshot_delimiter.join([*parts, prompt])
+        if template.description:
+            context = template.description + context
+        out.append(
+            MCInstance(
+                id=str(item["id"]),
+                lang=lang,
+                context=context,
+                choices=choices,
+                gold=gold,
+                target_delimiter=template.target_delimiter,
+            )
+        )
+    return out
+
+
+def load_task(
+    template: TaskTemplate,
+    path: Path,
+    languages: Sequence[str],
+    num_fewshot: int = 0,
+    seed: int = 1234,
+    limit: int | None = None,
+    task_name: str | None = None,
+) -> tuple[dict[str, list[MCInstance]], dict[str, int]]:
+    """Instances per language (languages without data are left out) and skip counts."""
+    reader = FORMATS.get(template.format)
+    available = languages_in(template.format, path)
+    skipped: Counter = Counter()
+    out: dict[str, list[MCInstance]] = {}
+    for lang in languages:
+        if lang not in available:
+            continue
+        items = reader(path, lang, template.split, skipped)
+        pool = (
+            reader(path, lang, template.fewshot_split, Counter())
+            if template.fewshot_split and num_fewshot
+            else None
+        )
+        if limit is not None:
+            items = items[:limit]
+        inst = build_instances(
+            template, items, lang, num_fewshot, pool, seed, task_name or template.name, skipped
+        )
+        if inst:
+            out[lang] = inst
+    return out, dict(skipped)
+
+
+def task_texts(
+    template: TaskTemplate, path: Path, languages: Sequence[str] | None = None
+) -> Iterator[tuple[str, list[str]]]:
+    """(item id, its texts) of every evaluated item, for benchmark decontamination: the
+    item's text fields and its choices, without the template's scaffolding."""
+    reader = FORMATS.get(template.format)
+    available = languages_in(template.format, path)
+    for lang in sorted(available if languages is None else set(languages) & available):
+        for item in reader(path, lang, template.split, Counter()):
+            texts = [
+                v for k, v in item.items() if isinstance(v, str) and k not in ("id", "lang")
+            ]
+            texts += [str(c) for c in item.get("choices", []) if isinstance(c, str)]
+            yield f"{lang}:{item['id']}", texts
+
+
+def score_instances(
+    scorer: Scorer,
+    encode_batch: Callable[[list[str]], list[list[int]]],
+    instances: Sequence[MCInstance],
+    empty_context_id: int,
+    desc: str = "mc",
+) -> list[list[float]]:
+    """Log-likelihood of every choice of every instance, all scored in shared batches."""
+    pairs = [(inst.context, cont) for inst in instances for cont in inst.continuations]
+    requests = split_pair_tokens(encode_batch, pairs, empty_context_id)
+    # The choices of one item share its context tokens: score them in one shared pass.
+    groups, i = [], 0
+    for inst in instances:
+        k = len(inst.choices)
+        reqs = requests[i : i + k]
+        ctx = reqs[0][0][: len(reqs[0][0]) - reqs[0][1]]
+        groups.append((ctx, [tokens[len(tokens) - n :] for tokens, n in reqs]))
+        i += k
+    scores = scorer.score_choices(groups, desc=desc)
+    return [[s.logprob for s in group] for group in scores]
+
+
+def _first_argmax(values: Sequence[float]) -> int:
+    return max(range(len(values)), key=lambda j: (values[j], -j))
+
+
+def _stderr(hits: list[float]) -> float:
+    n = len(hits)
+    if n < 2:
+        return float("nan")
+    mean = sum(hits) / n
+    return math.sqrt(sum((h - mean) ** 2 for h in hits) / (n - 1) / n)
+
+
+def summarize(
+    instances: Sequence[MCInstance], lls: Sequence[Sequence[float]]
+) -> dict[str, dict[str, Any]]:
+    """Per-language acc, acc_norm (per character of the choice), their standard errors, n."""
+    hits: dict[str, list[float]] = defaultdict(list)
+    hits_norm: dict[str, list[float]] = defaultdict(list)
+    for inst, ll in zip(instances, lls, strict=True):
+        norm = [v / max(len(c), 1) for v, c in zip(ll, inst.choices, strict=True)]
+        hits[inst.lang].append(float(_first_argmax(ll) == inst.gold))
+        hits_norm[inst.lang].append(float(_first_argmax(norm) == inst.gold))
+    return {
+        lang: {
+            "acc": sum(hits[lang]) / len(hits[lang]),
+            "acc_norm": sum(hits_norm[lang]) / len(hits_norm[lang]),
+            "acc_stderr": _stderr(hits[lang]),
+            "acc_norm_stderr": _stderr(hits_norm[lang]),
+            "n": len(hits[lang]),
+        }
+        for lang in sorted(hits)
+    }

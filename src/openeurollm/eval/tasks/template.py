@@ -1,0 +1,75 @@
+"""A task template: one YAML file that defines a multiple-choice task for every language.
+
+Fields: name, format (a reader in formats.py), split / fewshot_split, prompt (a Python
+format string over the item's fields), optional prompt_by_language (overrides per
+language), optional fixed `choices` with `answer_field` (the gold label's field), and the
+delimiters between answer and prompt and between few-shot examples.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from openeurollm.errors import RecipeError
+
+
+class TaskTemplate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    format: str = "mc_jsonl"
+    split: str | None = None
+    fewshot_split: str | None = None  # None: examples come from the evaluated split itself
+    prompt: str
+    prompt_by_language: dict[str, str] = {}
+    choices: list[str] | None = None
+    answer_field: str | None = None
+    target_delimiter: str = " "
+    fewshot_delimiter: str = "\n\n"
+    description: str = ""
+
+    def prompt_for(self, lang: str) -> str:
+        return self.prompt_by_language.get(lang, self.prompt)
+
+    def choices_of(self, item: dict[str, Any]) -> list[str]:
+        return list(self.choices) if self.choices is not None else list(item["choices"])
+
+    def gold_of(self, item: dict[str, Any]) -> int:
+        if self.choices is not None and self.answer_field:
+            return self.choices.index(item[self.answer_field])
+        return int(item["answer"])
+
+
+def builtin_templates() -> list[str]:
+    folder = resources.files("openeurollm.eval.tasks") / "templates"
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+
+
+def load_template(name_or_path: str, base_dir: Path | None = None) -> TaskTemplate:
+    """A built-in template by name (`sib200`, `mc_jsonl`) or a YAML file path."""
+    if name_or_path in builtin_templates():
+        text = (
+            resources.files("openeurollm.eval.tasks") / "templates" / f"{name_or_path}.yaml"
+        ).read_text(encoding="utf-8")
+        where = f"built-in template {name_or_path!r}"
+    else:
+        path = Path(name_or_path)
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        if not path.is_file():
+            raise RecipeError(
+                f"task template {name_or_path!r} is neither built in "
+                f"({', '.join(builtin_templates())}) nor a file"
+            )
+        text, where = path.read_text(encoding="utf-8"), str(path)
+    try:
+        return TaskTemplate.model_validate(yaml.safe_load(text))
+    except (ValidationError, yaml.YAMLError) as exc:
+        raise RecipeError(f"{where}: invalid task template: {exc}") from None

@@ -1,0 +1,153 @@
+"""eval: bits per byte per language on held-out text, MC tasks, checkpoint learning curves."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from openeurollm.config import Recipe
+from openeurollm.pipeline.fileio import write_json
+from openeurollm.pipeline.stage import STAGES, Stage, StageContext
+
+
+def _task_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file())
+    return [path] if path.is_file() else []
+
+
+@STAGES.register("eval")
+class EvalStage(Stage):
+    name = "eval"
+    after = ("train", "tokenizer", "mix")
+
+    def config(self, recipe: Recipe) -> dict[str, Any]:
+        cfg = recipe.eval.model_dump(mode="json")
+        for task in cfg["tasks"]:
+            task.pop("path")  # enters the key through the file digests
+        cfg.pop("device")  # where it runs does not change what it computes (beyond rounding)
+        return {
+            "eval": cfg,
+            "window": recipe.train.seq_len,
+            "languages": recipe.curate.languages,
+            "seed": recipe.run.seed,
+        }
+
+    def external_inputs(self, recipe: Recipe) -> list[Path]:
+        files = [f for t in recipe.eval.tasks for f in _task_files(recipe.resolve(t.path))]
+        for t in recipe.eval.tasks:
+            template = recipe.resolve(t.template)
+            if template.is_file():
+                files.append(template)
+        return files
+
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        from openeurollm.eval.loading import load_trained
+        from openeurollm.eval.run import (
+            TaskRun,
+            heldout_texts,
+            resolve_device,
+            run_bpb,
+            run_task,
+        )
+        from openeurollm.eval.scorer import Scorer
+        from openeurollm.tokenizer.encoder import TextTokenizer
+
+        recipe, cfg = ctx.recipe, ctx.recipe.eval
+        t0 = time.monotonic()
+        device = resolve_device(cfg.device)
+        tok = TextTokenizer.from_file(ctx.input("tokenizer") / "tokenizer.json")
+        model = load_trained(ctx.input("train"), device)
+        window = recipe.train.seq_len
+        scorer = Scorer(model, cfg.batch_size, max_length=window, device=device)
+        languages = list(ctx.record("mix").get("languages") or recipe.curate.languages)
+        results: dict[str, Any] = {"model": {"params": sum(p.numel() for p in model.parameters())}}
+
+        texts = heldout_texts(ctx.input("mix") / "heldout", languages, cfg.max_heldout_docs)
+        if cfg.bpb:
+            results["bpb"] = run_bpb(scorer, tok, texts, window)
+
+        tasks = [
+            TaskRun(
+                name=t.name,
+                template=t.template,
+                path=recipe.resolve(t.path),
+                languages=t.languages or languages,
+                num_fewshot=t.num_fewshot,
+                seed=t.seed if t.seed is not None else recipe.run.seed,
+                limit=t.limit,
+            )
+            for t in cfg.tasks
+        ]
+        results["tasks"] = {t.name: run_task(scorer, tok, t, recipe.base_dir) for t in tasks}
+
+        if cfg.checkpoints and cfg.bpb and texts:
+            results["checkpoints"] = self._curves(ctx, model, scorer, tok, texts, window)
+
+        if cfg.lm_eval and tasks:
+            from openeurollm.eval.lm_eval_bridge import run_lm_eval_for_stage
+
+            results["tasks"].update(run_lm_eval_for_stage(ctx, model, tok, tasks, window))
+
+        results["seconds"] = round(time.monotonic() - t0, 3)
+        results["device"] = str(device)
+        write_json(ctx.out / "results.json", results)
+        return _record(results)
+
+    def _curves(self, ctx, model, scorer, tok, texts, window) -> dict[str, list[list[float]]]:  # type: ignore[no-untyped-def]
+        """bpb per language at every kept checkpoint, then at the final weights."""
+        import copy
+
+        from openeurollm.eval.loading import load_checkpoint
+        from openeurollm.eval.run import run_bpb
+        from openeurollm.eval.scorer import Scorer
+        from openeurollm.train.checkpoint import checkpoints
+
+        curves: dict[str, list[list[float]]] = {lang: [] for lang in texts}
+        final_step = ctx.record("train").get("steps", ctx.recipe.train.steps)
+        work = copy.deepcopy(model)
+        for step, path in checkpoints(ctx.input("train") / "checkpoints"):
+            if step >= final_step:
+                continue
+            try:
+                load_checkpoint(path, work)
+            except Exception as exc:  # a checkpoint we cannot read leaves a gap, not a failure
+                ctx.log.warning("eval: skipping checkpoint %s (%s)", path.name, exc)
+                continue
+            sc = Scorer(work, scorer.batch_size, scorer.max_length, scorer.device)
+            for lang, value in run_bpb(sc, tok, texts, window).items():
+                curves[lang].append([step, value["bpb"]])
+        for lang, value in run_bpb(scorer, tok, texts, window).items():
+            curves[lang].append([final_step, value["bpb"]])
+        return curves
+
+
+def _record(results: dict[str, Any]) -> dict[str, Any]:
+    """The manifest record: per-language headline numbers (details stay in results.json)."""
+    bpb = results.get("bpb", {})
+    tasks = {}
+    for name, body in results.get("tasks", {}).items():
+        tasks[name] = {
+            "source": body.get("source"),
+            "template": body.get("template"),
+            "num_fewshot": body.get("num_fewshot"),
+            "per_language": {
+                lang: {k: s.get(k) for k in ("acc", "acc_norm", "n")}
+                for lang, s in body.get("per_language", {}).items()
+            },
+        }
+    return {
+        "languages": sorted(bpb),
+        "bpb": {lang: round(v["bpb"], 6) for lang, v in bpb.items()},
+        "perplexity": {lang: round(v["perplexity"], 4) for lang, v in bpb.items()},
+        "heldout": {
+            lang: {k: v[k] for k in ("docs", "bytes", "tokens")} for lang, v in bpb.items()
+        },
+        "tasks": tasks,
+        "checkpoint_steps": sorted(
+            {int(p[0]) for pts in results.get("checkpoints", {}).values() for p in pts}
+        ),
+        "params": results["model"]["params"],
+        "device": results.get("device"),
+    }

@@ -1,0 +1,104 @@
+"""train: token shards -> model weights, metrics, and the compute record (FLOPs, energy)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from openeurollm.config import Recipe
+from openeurollm.errors import StageError
+from openeurollm.pipeline.stage import STAGES, Stage, StageContext
+
+# How a run is executed, not what it computes: changing these resumes or reuses the same
+# training instead of starting over (a 2-rank checkpoint continues on 1 rank, for example).
+EXECUTION_FIELDS = (
+    "nproc", "parallel", "threads", "compile", "activation_checkpointing",
+    "checkpoint_every", "keep_last",
+)  # fmt: skip
+
+
+@STAGES.register("train")
+class TrainStage(Stage):
+    name = "train"
+    after = ("shards", "tokenizer")
+    digest_exclude = ("checkpoints", "job.json", "tensorboard")
+
+    def config(self, recipe: Recipe) -> dict[str, Any]:
+        train = recipe.train.model_dump(mode="json")
+        for key in EXECUTION_FIELDS:
+            train.pop(key)
+        return {
+            "model": recipe.model.model_dump(mode="json"),
+            "train": train,
+            "seed": recipe.run.seed,
+        }
+
+    def run(self, ctx: StageContext) -> dict[str, Any]:
+        from openeurollm.train.job import JOB_FILE, Job
+        from openeurollm.train.signals import EXIT_REQUEUE, Interrupted
+
+        try:
+            job = Job.from_recipe(
+                ctx.recipe, out=ctx.out, shards=ctx.input("shards"), resume=ctx.resume
+            )
+        except ValueError as exc:
+            raise StageError(f"train: {exc}") from None
+        nproc = ctx.recipe.train.nproc
+        if nproc == 1:
+            from openeurollm.train.loop import train
+
+            try:
+                return train(job)
+            except Interrupted as exc:
+                ctx.log.warning("train: %s", exc)
+                raise SystemExit(EXIT_REQUEUE) from None
+            except ValueError as exc:
+                raise StageError(f"train: {exc}") from None
+        job.save(ctx.out / JOB_FILE)
+        return _run_torchrun(ctx, nproc, EXIT_REQUEUE)
+
+
+def _run_torchrun(ctx: StageContext, nproc: int, exit_requeue: int) -> dict[str, Any]:
+    import json
+
+    from openeurollm.train.job import JOB_FILE
+    from openeurollm.train.loop import SUMMARY_FILE
+
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone",
+        f"--nproc_per_node={nproc}",
+        "-m", "openeurollm.train.launch", "--job", str(ctx.out / JOB_FILE),
+    ]  # fmt: skip
+    env = dict(os.environ)
+    if ctx.recipe.train.threads == 0:
+        # Share the cores between the ranks instead of oversubscribing them.
+        env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    (ctx.out / SUMMARY_FILE).unlink(missing_ok=True)
+    ctx.log.info("train: %s", " ".join(cmd))
+    proc = subprocess.Popen(cmd, env=env)
+
+    signalled: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        # torchrun passes SIGTERM on to every rank (SIGUSR1 would just end torchrun itself).
+        signalled.append(signum)
+        proc.send_signal(signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGUSR1)}
+    try:
+        rc = proc.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    # The ranks exit with EXIT_REQUEUE after checkpointing; torchrun reports any non-zero
+    # worker exit as its own failure, so the signal we forwarded is what tells the two apart.
+    if rc == exit_requeue or (signalled and rc != 0):
+        ctx.log.warning("train: stopped by a signal after checkpointing; rerun to continue")
+        raise SystemExit(exit_requeue)
+    summary = ctx.out / SUMMARY_FILE
+    if rc != 0 or not summary.is_file():
+        raise StageError(f"train: torchrun exited with code {rc}; see the log above")
+    return json.loads(summary.read_text(encoding="utf-8"))

@@ -1,0 +1,84 @@
+"""Lineage: which document every token range of every shard came from.
+
+One row per document occurrence (the mix may repeat a document): the token range
+`[start, end)` in `shard` (eos included), the document's id and URL, and the hash of its
+normalized content (`data.document.normalized_hash`), from which the release builds its
+membership index ("was this text in the training data?").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from openeurollm.pipeline.fileio import atomic_path
+
+SCHEMA = pa.schema(
+    [
+        ("lang", pa.string()),
+        ("shard", pa.string()),
+        ("start", pa.int64()),
+        ("end", pa.int64()),
+        ("doc_id", pa.string()),
+        ("url", pa.string()),
+        ("hash", pa.string()),
+    ]
+)
+_BATCH = 8192
+
+
+class LineageWriter:
+    """Buffered Parquet writer of lineage rows; the file appears only on a clean close."""
+
+    def __init__(self, path: Path) -> None:
+        self._atomic = atomic_path(Path(path))
+        tmp = self._atomic.__enter__()
+        self._writer = pq.ParquetWriter(tmp, SCHEMA, compression="zstd")
+        self._rows: list[dict[str, Any]] = []
+        self.count = 0
+
+    def add(self, **row: Any) -> None:
+        self._rows.append(row)
+        self.count += 1
+        if len(self._rows) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._writer.write_table(pa.Table.from_pylist(self._rows, schema=SCHEMA))
+        self._rows = []
+
+    def __enter__(self) -> LineageWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
+        try:
+            if exc_type is None and (self._rows or self.count == 0):
+                self._flush()
+            self._writer.close()
+        finally:
+            self._atomic.__exit__(exc_type, exc, tb)  # type: ignore[arg-type]
+
+
+def merge_lineage(parts: Iterable[Path], out: Path) -> int:
+    """Concatenate per-language lineage files into one (streamed); returns the row count."""
+    rows = 0
+    with atomic_path(Path(out)) as tmp:
+        writer = pq.ParquetWriter(tmp, SCHEMA, compression="zstd")
+        try:
+            for part in parts:
+                for batch in pq.ParquetFile(part).iter_batches(batch_size=_BATCH):
+                    writer.write_table(pa.Table.from_batches([batch], schema=SCHEMA))
+                    rows += batch.num_rows
+            if rows == 0:
+                writer.write_table(SCHEMA.empty_table())
+        finally:
+            writer.close()
+    return rows
+
+
+def read_lineage(path: Path) -> pa.Table:
+    return pq.read_table(path, schema=SCHEMA)

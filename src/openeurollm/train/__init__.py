@@ -1,0 +1,1 @@
+"""Training: loop, parallelism, checkpoints, schedules, metrics, data windows, signals."""

@@ -1,0 +1,116 @@
+"""Checkpoints with torch.distributed.checkpoint (DCP): train/checkpoints/step-N/.
+
+Tensors (model, optimizer) go through DCP, which saves each rank's shards with their global
+layout, so a checkpoint saved by 2 ranks loads into 1 (or 4). The small non-tensor state
+(step, scheduler, accounting) is trainer.json, RNG states rng-<rank>.json. A checkpoint is
+written under .tmp-step-N and renamed when complete, so `latest()` never sees half of one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed.checkpoint as dcp
+from torch import nn
+from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+
+from openeurollm.pipeline.fileio import write_json
+from openeurollm.train.parallel import DistInfo, barrier
+
+log = logging.getLogger("openeurollm")
+_STEP_DIR = re.compile(r"^step-(\d+)$")
+# Expected when training alone: DCP then writes one process's files.
+_SINGLE_PROCESS_WARNING = ".*torch.distributed is disabled.*"
+
+
+def checkpoints(root: Path) -> list[tuple[int, Path]]:
+    """Complete checkpoints under `root`, oldest first."""
+    found = []
+    if root.is_dir():
+        for path in root.iterdir():
+            m = _STEP_DIR.match(path.name)
+            if m and (path / "trainer.json").is_file():
+                found.append((int(m.group(1)), path))
+    return sorted(found)
+
+
+def latest(root: Path) -> Path | None:
+    found = checkpoints(root)
+    return found[-1][1] if found else None
+
+
+def _rng_state(device: torch.device) -> dict[str, str]:
+    states = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        states["cuda"] = torch.cuda.get_rng_state(device)
+    return {k: base64.b64encode(v.numpy().tobytes()).decode("ascii") for k, v in states.items()}
+
+
+def _set_rng_state(states: dict[str, str], device: torch.device) -> None:
+    def tensor(text: str) -> torch.Tensor:
+        return torch.frombuffer(bytearray(base64.b64decode(text)), dtype=torch.uint8)
+
+    torch.set_rng_state(tensor(states["cpu"]))
+    if device.type == "cuda" and "cuda" in states:
+        torch.cuda.set_rng_state(tensor(states["cuda"]), device)
+
+
+def save(
+    root: Path,
+    step: int,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    trainer_state: dict[str, Any],
+    info: DistInfo,
+    keep_last: int,
+) -> Path:
+    """Collective: every rank calls it. Returns the checkpoint folder."""
+    final = root / f"step-{step}"
+    tmp = root / f".tmp-step-{step}"
+    if info.is_main:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    barrier()
+    model_sd, optim_sd = get_state_dict(model, optimizer)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_SINGLE_PROCESS_WARNING)
+        dcp.save({"model": model_sd, "optim": optim_sd}, checkpoint_id=str(tmp))
+    write_json(tmp / f"rng-{info.rank}.json", _rng_state(info.device))
+    barrier()
+    if info.is_main:
+        # trainer.json last: its presence marks the checkpoint complete.
+        write_json(tmp / "trainer.json", {**trainer_state, "world_size": info.world_size})
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+        for _, old in checkpoints(root)[:-keep_last]:
+            shutil.rmtree(old, ignore_errors=True)
+    barrier()
+    return final
+
+
+def load(
+    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, info: DistInfo
+) -> dict[str, Any]:
+    """Load into the (already parallelized) model and optimizer; returns the trainer state.
+    DCP reshards when the saving and loading world sizes differ."""
+    model_sd, optim_sd = get_state_dict(model, optimizer)
+    state = {"model": model_sd, "optim": optim_sd}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_SINGLE_PROCESS_WARNING)
+        dcp.load(state, checkpoint_id=str(path))
+    set_state_dict(
+        model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"]
+    )
+    rng_file = path / f"rng-{info.rank}.json"
+    if not rng_file.is_file():  # more ranks now than then: reuse rank 0's stream
+        rng_file = path / "rng-0.json"
+    _set_rng_state(json.loads(rng_file.read_text(encoding="utf-8")), info.device)
+    return json.loads((path / "trainer.json").read_text(encoding="utf-8"))

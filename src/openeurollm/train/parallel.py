@@ -1,0 +1,156 @@
+"""Everything that wraps the model from outside: process group, device, activation
+checkpointing, torch.compile, DDP or FSDP2, and mixed precision. The model file stays plain."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import functools
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int
+    world_size: int
+    local_rank: int
+    device: torch.device
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def select_device(preference: str, local_rank: int = 0) -> torch.device:
+    if preference == "cuda" or (preference == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise RuntimeError("train.device is cuda but no CUDA device is available")
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
+    return torch.device("cpu")
+
+
+def init_distributed(device_preference: str) -> DistInfo:
+    """Join the process group torchrun (or srun torchrun) describes in RANK/WORLD_SIZE/
+    MASTER_ADDR; a lone process (no WORLD_SIZE, or 1) runs without one."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = select_device(device_preference, local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend, timeout=datetime.timedelta(minutes=30))
+    return DistInfo(rank, world, local_rank, device)
+
+
+def close_distributed() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def all_reduce(tensor: torch.Tensor, op: str = "avg") -> torch.Tensor:
+    """In place across ranks (a no-op alone). gloo has no AVG, so average is sum / world."""
+    if dist.is_initialized() and dist.get_world_size() > 1:
+        reduce_op = {"avg": dist.ReduceOp.SUM, "sum": dist.ReduceOp.SUM, "max": dist.ReduceOp.MAX}
+        dist.all_reduce(tensor, op=reduce_op[op])
+        if op == "avg":
+            tensor /= dist.get_world_size()
+    return tensor
+
+
+def barrier() -> None:
+    if dist.is_initialized() and dist.get_world_size() > 1:
+        dist.barrier()
+
+
+def apply_activation_checkpointing(model: nn.Module) -> None:
+    """Recompute each block's activations in backward. Replaces the block's forward on the
+    instance, so parameter names (and thus checkpoints and exports) do not change."""
+    from torch.utils.checkpoint import checkpoint
+
+    for block in model.layers:  # type: ignore[union-attr]
+        block.forward = functools.partial(checkpoint, block.forward, use_reentrant=False)
+
+
+def apply_compile(model: nn.Module) -> None:
+    """Compile block by block: all blocks share one graph, so compile time stays flat in depth."""
+    for block in model.layers:  # type: ignore[union-attr]
+        block.compile(dynamic=False)
+
+
+def apply_fsdp(model: nn.Module, bf16: bool) -> None:
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+    mp = MixedPrecisionPolicy(
+        param_dtype=torch.bfloat16 if bf16 else torch.float32, reduce_dtype=torch.float32
+    )
+    for block in model.layers:  # type: ignore[union-attr]
+        fully_shard(block, mp_policy=mp)
+    fully_shard(model, mp_policy=mp)
+
+
+def parallelize(model: nn.Module, cfg: Any, info: DistInfo) -> nn.Module:
+    """Activation checkpointing, then compile, then DDP or FSDP2 (the torchtitan order)."""
+    if cfg.activation_checkpointing:
+        apply_activation_checkpointing(model)
+    if cfg.compile:
+        apply_compile(model)
+    strategy = parallel_strategy(cfg, info.world_size)
+    if strategy == "fsdp":
+        apply_fsdp(model, bf16=cfg.dtype == "bf16")
+    elif strategy == "ddp":
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [info.device.index] if info.device.type == "cuda" else None
+        model = DistributedDataParallel(model, device_ids=ids)
+    return model
+
+
+def parallel_strategy(cfg: Any, world_size: int) -> str:
+    if world_size == 1:
+        return "none"
+    return "ddp" if cfg.parallel == "none" else cfg.parallel
+
+
+def autocast(cfg: Any, info: DistInfo) -> contextlib.AbstractContextManager[Any]:
+    """bf16 autocast, except under FSDP2 whose mixed-precision policy casts the parameters."""
+    if cfg.dtype != "bf16" or parallel_strategy(cfg, info.world_size) == "fsdp":
+        return contextlib.nullcontext()
+    return torch.autocast(info.device.type, dtype=torch.bfloat16)
+
+
+def attention_kernel(device: torch.device) -> contextlib.AbstractContextManager[Any]:
+    """On CPU, the plain (math) attention: at training sequence lengths it is as fast as the CPU
+    flash kernel in fp32 and several times faster in bf16, whose flash backward is slow."""
+    if device.type != "cpu":
+        return contextlib.nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel([SDPBackend.MATH])
+
+
+@contextlib.contextmanager
+def gradient_sync(model: nn.Module, enabled: bool) -> Any:
+    """Skip the gradient all-reduce on all but the last micro-batch of an accumulation."""
+    if enabled:
+        yield
+        return
+    if hasattr(model, "no_sync"):  # DDP
+        with model.no_sync():
+            yield
+        return
+    if hasattr(model, "set_requires_gradient_sync"):  # FSDP2
+        model.set_requires_gradient_sync(False)
+        try:
+            yield
+        finally:
+            model.set_requires_gradient_sync(True)
+        return
+    yield

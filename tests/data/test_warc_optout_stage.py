@@ -1,0 +1,85 @@
+"""A crawl (WARC) through ingest and curate: every kind of TDM opt-out decided and recorded."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from openeurollm.config import recipe_from_dict
+from openeurollm.data.docstore import read_folder
+from openeurollm.pipeline.runner import run_pipeline
+from tests.data.helpers import paragraph, warc_record, write_warc_gz
+
+PAGE = "<html><head><title>t</title>{meta}</head><body><article><p>{p}</p></article></body></html>"
+
+
+def test_warc_crawl_optouts_recorded_per_domain(tmp_path: Path) -> None:
+    rng = random.Random(9)
+    pages = {
+        "https://free.example/a": ("", None),
+        "https://header.example/a": ("", {"tdm-reservation": "1"}),
+        "https://meta.example/a": ('<meta name="tdm-reservation" content="1">', None),
+        "https://noai.example/a": ('<meta name="robots" content="noai, noimageai">', None),
+        "https://robots.example/private/a": ("", None),
+        "https://robots.example/public/a": ("", None),
+        "https://tdmjson.example/a": ("", None),
+        "https://listed.example/a": ("", None),
+    }
+    records = [
+        warc_record(url, PAGE.format(meta=meta, p=paragraph("en", rng)), headers, n=i)
+        for i, (url, (meta, headers)) in enumerate(pages.items())
+    ]
+    write_warc_gz(tmp_path / "crawl" / "c.warc.gz", records)
+    (tmp_path / "robots.jsonl").write_text(
+        json.dumps(
+            {"domain": "robots.example", "robots_txt": "User-agent: CCBot\nDisallow: /private/\n"}
+        )
+        + "\n"
+    )
+    (tmp_path / "tdmrep.jsonl").write_text(
+        json.dumps(
+            {"domain": "tdmjson.example", "tdmrep": [{"location": "/*", "tdm-reservation": 1}]}
+        )
+        + "\n"
+    )
+    (tmp_path / "list.txt").write_text("listed.example\n")
+    recipe = recipe_from_dict(
+        {
+            "run": {"root": str(tmp_path / "runs"), "name": "w"},
+            "executor": {"workers": 1},
+            "ingest": {
+                "inputs": [{"path": "crawl/*.warc.gz", "format": "warc", "license": "CC-BY-4.0"}]
+            },
+            "curate": {
+                "languages": ["en", "de"],
+                "optout": {
+                    "domain_lists": ["list.txt"],
+                    "robots_snapshots": ["robots.jsonl"],
+                    "tdmrep_snapshots": ["tdmrep.jsonl"],
+                },
+            },
+        },
+        base_dir=tmp_path,
+    )
+    manifest = run_pipeline(recipe, until="curate")
+    rec = manifest.entry("curate")["record"]
+    kept = list(read_folder(recipe.run_dir / "curate" / "docs"))
+    assert sorted(d.source for d in kept) == [
+        "https://free.example/a",
+        "https://robots.example/public/a",
+    ]
+    assert all(d.lang == "en" and d.meta["license"] == "CC-BY-4.0" for d in kept)
+    rules = {domain: next(iter(v["rules"])) for domain, v in rec["optout"].items()}
+    assert rules["header.example"] == "tdmrep_header"
+    assert rules["meta.example"] == "tdmrep_meta"
+    assert rules["noai.example"] == "noai_meta"
+    assert rules["tdmjson.example"] == "tdmrep_json"
+    assert rules["listed.example"] == "domain_list:list.txt"
+    assert rec["optout"]["robots.example"] == {
+        "docs": 2,
+        "opted_out_docs": 1,
+        "rules": {"robots_txt:CCBot": 1, "none": 1},
+    }
+    assert rec["docs_in"] == 8 == rec["docs_kept"] + rec["docs_dropped"]
+    assert rec["steps"]["langid"]["und"]["docs_in"] == 8  # WARC pages carry no language label

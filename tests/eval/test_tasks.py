@@ -1,0 +1,113 @@
+"""Multiple-choice tasks from templates: per-language generation, seeded few-shot, scoring."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from openeurollm.errors import RecipeError
+from openeurollm.eval.scorer import Scorer
+from openeurollm.eval.tasks import (
+    build_instances,
+    load_task,
+    load_template,
+    score_instances,
+    summarize,
+)
+from openeurollm.eval.tasks.formats import read_mc_jsonl
+from openeurollm.tokenizer.encoder import TextTokenizer
+
+from .tiny import tiny_model, tiny_tokenizer
+
+SIB_LANGS = ["de", "en", "fr", "pl", "el", "fi", "mt"]
+
+
+def test_sib200_generated_per_language(shared_data: Path) -> None:
+    template = load_template("sib200")
+    per_lang, skipped = load_task(template, shared_data / "sib200", [*SIB_LANGS, "xx"])
+    assert sorted(per_lang) == sorted(SIB_LANGS) and skipped == {}
+    for lang, items in per_lang.items():
+        assert len(items) == 99, lang  # every dev row, quoted texts included
+        assert all(i.choices == tuple(template.choices) for i in items)
+    # rows are aligned across languages: same ids, same gold labels
+    gold = {lang: [(i.id, i.gold) for i in items] for lang, items in per_lang.items()}
+    assert all(g == gold["en"] for g in gold.values())
+    quoted = [i for i in per_lang["de"] if '"' in i.context]
+    assert quoted and all("\t" not in i.context for i in quoted)
+
+
+def test_fewshot_is_seeded_and_independent_of_order(shared_data: Path) -> None:
+    template = load_template("sib200")
+    a, _ = load_task(template, shared_data / "sib200", ["fr"], num_fewshot=3, seed=7, limit=20)
+    b, _ = load_task(template, shared_data / "sib200", ["fr"], num_fewshot=3, seed=7, limit=20)
+    c, _ = load_task(template, shared_data / "sib200", ["fr"], num_fewshot=3, seed=8, limit=20)
+    assert [i.context for i in a["fr"]] == [i.context for i in b["fr"]]
+    assert [i.context for i in a["fr"]] != [i.context for i in c["fr"]]
+    first = a["fr"][0]
+    assert first.context.count("\n\n") == 3 and first.context.endswith("\nTopic:")
+    # the examples of an item depend on the item, not on which other items are evaluated
+    items = [
+        {"id": str(k), "question": f"q{k}", "choices": ["a", "b"], "answer": k % 2}
+        for k in range(10)
+    ]
+    mc = load_template("mc_jsonl")
+    full = build_instances(mc, items, "en", num_fewshot=2, seed=1)
+    part = build_instances(mc, items[5:], "en", num_fewshot=2, pool=items, seed=1)
+    assert full[5:] == part
+    assert all(f"Question: q{k}\n" not in full[k].context[:-20] for k in range(10))
+
+
+def test_mc_jsonl_skips_bad_records(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    lines = [
+        {"id": "1", "lang": "de", "question": "Q?", "choices": ["a", "b"], "answer": 1},
+        {"id": "2", "lang": "de", "question": "Q?", "choices": ["a", "b"], "answer": "b"},
+        {"id": "3", "lang": "de", "question": "Q?", "choices": ["a"], "answer": 0},
+        {"id": "4", "lang": "de", "question": "Q?", "choices": ["a", "b"], "answer": 5},
+        {"id": "5", "lang": "fr", "question": "Q?", "choices": ["a", "b"], "answer": 0},
+    ]
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n", encoding="utf-8")
+    skipped: Counter = Counter()
+    items = read_mc_jsonl(path, "de", None, skipped)
+    assert [(i["id"], i["answer"]) for i in items] == [("1", 1), ("2", 1)]
+    assert skipped == {"bad_choices": 1, "bad_answer": 1, "not_json": 1}
+
+
+def test_accuracy_and_length_normalization() -> None:
+    mc = load_template("mc_jsonl")
+    items = [
+        {"id": "a", "question": "x", "choices": ["ab", "abcdefgh"], "answer": 1},
+        {"id": "b", "question": "y", "choices": ["ab", "abcdefgh"], "answer": 0},
+    ]
+    inst = build_instances(mc, items, "en")
+    # summed log-likelihood prefers the short choice; per character, the long one
+    result = summarize(inst, [[-2.0, -4.0], [-2.0, -4.0]])["en"]
+    assert result["acc"] == 0.5 and result["acc_norm"] == 0.5 and result["n"] == 2
+    result = summarize(inst, [[-2.0, -4.0], [-2.0, -40.0]])["en"]
+    assert result["acc"] == 0.5 and result["acc_norm"] == 1.0
+
+
+def test_scoring_a_task_end_to_end(tmp_path: Path) -> None:
+    tok = TextTokenizer.from_file(tiny_tokenizer(tmp_path / "t.json"))
+    model = tiny_model(tok.vocab_size)
+    mc = load_template("mc_jsonl")
+    items = [{"id": str(k), "question": f"the house {k}", "choices": ["small", "green", "river"],
+              "answer": k % 3} for k in range(6)]  # fmt: skip
+    inst = build_instances(mc, items, "en", num_fewshot=1)
+    lls = score_instances(Scorer(model, batch_size=4), tok.encode_batch, inst, tok.eos_id)
+    assert len(lls) == 6 and all(len(x) == 3 and all(v < 0 for v in x) for x in lls)
+    # one batch or many: the same numbers
+    again = score_instances(Scorer(model, batch_size=64), tok.encode_batch, inst, tok.eos_id)
+    assert all(
+        abs(a - b) < 1e-4
+        for x, y in zip(lls, again, strict=True)
+        for a, b in zip(x, y, strict=True)
+    )
+
+
+def test_unknown_template_is_a_recipe_error() -> None:
+    with pytest.raises(RecipeError, match="neither built in"):
+        load_template("sib201")

@@ -1,0 +1,138 @@
+"""Every figure in every release document comes from the records: change one, the documents
+change; remove one, they say "not recorded"; provider statements are never guessed."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from openeurollm.config import ReleaseConfig
+from openeurollm.release import ai_act, copyright_policy, croissant, datasheet, model_card
+from openeurollm.release.facts import NOT_RECORDED, Facts
+from openeurollm.release.model_openness import assess
+
+ENTRIES = Path(__file__).parent / "assets" / "entries.json"
+RENDERERS = {
+    "README.md": model_card.render,
+    "datasheet.md": datasheet.render,
+    "croissant.json": croissant.render,
+    "training_content_summary.md": ai_act.render_training_summary,
+    "technical_documentation.md": ai_act.render_annex_xi,
+    "downstream_information.md": ai_act.render_annex_xii,
+    "copyright_policy.md": copyright_policy.render,
+}
+
+
+def entries() -> dict[str, Any]:
+    return json.loads(ENTRIES.read_text(encoding="utf-8"))
+
+
+def render_all(ent: dict[str, Any], cfg: ReleaseConfig | None = None) -> dict[str, str]:
+    facts = Facts(
+        ent, cfg or ReleaseConfig(), {"architecture": "Qwen3ForCausalLM"}, today="2026-11-25"
+    )
+    return {name: render(facts) for name, render in RENDERERS.items()}
+
+
+def test_changed_record_changes_the_documents() -> None:
+    base = entries()
+    before = render_all(base)
+    changed = copy.deepcopy(base)
+    changed["curate"]["record"]["docs_kept"] = 987_654
+    changed["train"]["record"]["tokens_seen"] = 123_456_789
+    after = render_all(changed)
+    for name in ("README.md", "datasheet.md", "technical_documentation.md", "croissant.json"):
+        assert "987,654" in after[name] and "987,654" not in before[name], name
+    for name in ("README.md", "training_content_summary.md", "technical_documentation.md"):
+        assert "123,456,789" in after[name] and "123,456,789" not in before[name], name
+    assert f"{base['curate']['record']['docs_kept']:,}" in before["README.md"]
+
+
+def test_removed_record_prints_not_recorded() -> None:
+    ent = entries()
+    params = f"{ent['train']['record']['params']:,}"
+    flops = ent["train"]["record"]["total_flops"]
+    assert params in render_all(ent)["README.md"]
+    del ent["train"]
+    docs = render_all(ent)
+    for name in ("README.md", "technical_documentation.md", "downstream_information.md"):
+        assert params not in docs[name]
+        assert NOT_RECORDED in docs[name]
+    assert "| Parameters | not recorded" in docs["README.md"]
+    assert f"{flops:.3e}" not in docs["technical_documentation.md"]
+    assert "| Training compute | not recorded |" in docs["technical_documentation.md"]
+
+
+def test_removed_field_of_a_record_prints_not_recorded() -> None:
+    ent = entries()
+    del ent["train"]["record"]["energy_kwh"]
+    docs = render_all(ent)
+    assert "| Energy | not recorded" in docs["README.md"]
+    assert "| Energy | not recorded |" in docs["technical_documentation.md"]
+
+
+def test_provider_statements_are_never_guessed() -> None:
+    docs = render_all(entries(), ReleaseConfig(contact=None, intended_uses=None))
+    assert "not provided (set release.contact in the recipe)" in docs["README.md"]
+    assert "not provided (set release.intended_uses" in docs["technical_documentation.md"]
+    given = render_all(entries(), ReleaseConfig(contact="ai@example.eu", user_data=False))
+    assert "ai@example.eu" in given["README.md"]
+    assert (
+        "- Data from user interactions with the model: No" in given["training_content_summary.md"]
+    )
+
+
+def test_training_summary_has_every_template_section() -> None:
+    text = render_all(entries())["training_content_summary.md"]
+    for heading in ("1.1 Provider", "1.2 Model", "1.3 Modalities", "2.1 Publicly", "2.2 Private",
+                    "2.3 Data crawled", "2.4 User data", "2.5 Synthetic", "2.6 Other",
+                    "3.1 Respect", "3.2 Removal", "3.3 Other"):  # fmt: skip
+        assert f"### {heading}" in text, heading
+    # the recorded opt-out decision is what the summary and the copyright policy describe
+    opted = entries()["curate"]["record"]["optout_domains_opted_out"]
+    assert opted and all(d in text for d in opted)
+    assert all(d in render_all(entries())["copyright_policy.md"] for d in opted)
+
+
+def test_model_card_metadata() -> None:
+    card = render_all(entries())["README.md"]
+    meta = yaml.safe_load(card.split("---\n")[1])
+    assert meta["language"] == sorted(entries()["mix"]["record"]["languages"])
+    assert meta["license"] == "apache-2.0"
+    results = meta["model-index"][0]["results"]
+    bpb = entries()["eval"]["record"]["bpb"]
+    got = {
+        r["dataset"]["config"]: r["metrics"][0]["value"]
+        for r in results
+        if r["task"]["type"] == "text-generation"
+    }
+    assert got == {lang: round(v, 4) for lang, v in bpb.items()}
+
+
+def test_croissant_validates_with_mlcroissant(tmp_path: Path) -> None:
+    mlc = pytest.importorskip("mlcroissant")
+    path = tmp_path / "croissant.json"
+    path.write_text(render_all(entries())["croissant.json"], encoding="utf-8")
+    dataset = mlc.Dataset(jsonld=path)  # raises ValidationError on a non-conforming document
+    assert dataset.metadata.name.endswith("-training-data")
+    assert [rs.name for rs in dataset.metadata.record_sets] == ["documents"]
+
+
+def test_openness_class_follows_the_folder_contents(tmp_path: Path) -> None:
+    facts = Facts(entries(), ReleaseConfig(), {})
+    for name in ("config.json", "model.safetensors", "technical_documentation.md",
+                 "eval_results.json", "README.md", "datasheet.md"):  # fmt: skip
+        (tmp_path / name).write_text("x")
+    assert assess(tmp_path, facts)["class"].startswith("Class III")
+    (tmp_path / "datasheet.md").unlink()
+    result = assess(tmp_path, facts)
+    assert result["class"].startswith("none")
+    assert "Data card" in result["missing"]["Class III - Open Model"]
+    (tmp_path / "datasheet.md").write_text("x")
+    closed = Facts(entries(), ReleaseConfig(documents_license="LicenseRef-proprietary"), {})
+    assert assess(tmp_path, closed)["class"].startswith("none")
