@@ -2,9 +2,10 @@
 
 Both train the same model (the `debug` flavor, vocabulary 8000) on the same synthetic token
 shards with the same batch (16 x 128 tokens), in one process, alternating rounds so that both
-see the same machine load. Tokens/s is measured after warm-up steps (compilation, allocator)
-from the trainer's own metrics.jsonl and from a timer around the baseline's steps; the best
-round of each counts. Goal: ratio >= 2.
+see the same machine load. Step times after the warm-up steps (compilation, allocator) come
+from the trainer's own metrics.jsonl (logged every step) and from a timer around each baseline
+step; tokens/s = tokens per step / median step time, best round of each. Medians keep a busy
+machine's spikes out; the ratio is what to read. Goal: ratio >= 2.
 
   baseline: Transformer + torch.optim.AdamW (defaults) + F.cross_entropy, fp32, eager
   trainer:  openeurollm.train.loop.train with --settings (default: bf16 autocast, fused AdamW,
@@ -73,17 +74,17 @@ def baseline(shards: Path, steps: int, warmup: int) -> float:
     model = Transformer(model_args("debug", vocab_size=VOCAB))
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     windows = TokenWindows(shards, SEQ)
-    start = 0.0
+    times = []
     for step in range(steps):
-        if step == warmup:
-            start = time.perf_counter()
+        start = time.perf_counter()
         batch = torch.from_numpy(windows.batch(windows.starts(0, step, BATCH)))
         logits = model(batch[:, :-1])
         loss = F.cross_entropy(logits.flatten(0, 1), batch[:, 1:].flatten())
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
-    return (steps - warmup) * BATCH * SEQ / (time.perf_counter() - start)
+        times.append(time.perf_counter() - start)
+    return BATCH * SEQ / float(np.median(times[warmup:]))
 
 
 def trainer(shards: Path, out: Path, steps: int, warmup: int, settings: dict) -> float:
@@ -94,8 +95,7 @@ def trainer(shards: Path, out: Path, steps: int, warmup: int, settings: dict) ->
     train(job)
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     # Each row's tokens_per_s covers the one step since the previous row.
-    seconds = sum(BATCH * SEQ / r["tokens_per_s"] for r in rows if r["step"] > warmup)
-    return (steps - warmup) * BATCH * SEQ / seconds
+    return float(np.median([r["tokens_per_s"] for r in rows if r["step"] > warmup]))
 
 
 def main() -> int:

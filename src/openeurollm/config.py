@@ -23,6 +23,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from openeurollm import EU_LANGUAGES, EXTRA_LANGUAGES
@@ -59,51 +60,78 @@ def _base_dir(info: ValidationInfo) -> Path:
 
 
 class RunConfig(Section):
+    """Where the run lives and how it is seeded."""
+
     name: str = Field("demo", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    """The run directory is `<root>/<name>`."""
     root: str = "runs"
+    """Folder of run directories (relative to the working directory)."""
     seed: int = 1234
+    """Seeds everything random: sampling, data order, initialization."""
 
 
 class SlurmConfig(Section):
     """How jobs are submitted on a Slurm cluster (cluster profiles in recipes/clusters/ set these)."""
 
-    partition: str | None = None  # for data stages (CPU nodes)
-    train_partition: str | None = None  # for training (GPU nodes); None: same as partition
+    partition: str | None = None
+    """Partition for the data stages (CPU nodes)."""
+    train_partition: str | None = None
+    """Partition for training (GPU nodes); null: the same as `partition`."""
     account: str | None = None
     qos: str | None = None
-    time: str = "02:00:00"  # per array element (data) or per job (train)
+    time: str = "02:00:00"
+    """Time limit of one data array element."""
     train_time: str = "24:00:00"
+    """Time limit of one training job (it requeues itself and resumes when it runs out)."""
     cpus_per_task: PositiveInt = 1
-    mem: str | None = None  # e.g. "8G"; None leaves the partition default
-    array_throttle: PositiveInt = 64  # at most this many array elements at once (%N)
-    retries: int = Field(2, ge=0)  # resubmissions of elements that ended without a done-marker
-    nodes: PositiveInt = 1  # training nodes
+    mem: str | None = None
+    """Memory per task, e.g. "8G"; null leaves the partition default."""
+    array_throttle: PositiveInt = 64
+    """At most this many array elements run at once (`--array=...%N`)."""
+    retries: int = Field(2, ge=0)
+    """Resubmissions of array elements that ended without a done-marker."""
+    nodes: PositiveInt = 1
+    """Training nodes."""
     gpus_per_node: int = Field(0, ge=0)
-    # Shell lines run before the task (module load, source venv, export ...).
     setup: list[str] = Field(default_factory=list)
-    # Container image: tasks run inside `apptainer exec [--nv|--rocm] IMAGE`.
+    """Shell lines run before each task (module load, source a venv, export ...)."""
     container: str | None = None
+    """Container image: tasks run inside `<runtime> exec [--nv|--rocm] IMAGE`."""
     container_runtime: Literal["apptainer", "singularity"] = "apptainer"
     gpu_vendor: Literal["nvidia", "amd"] = "nvidia"
-    python: str | None = None  # interpreter on the compute nodes (default: the one running us)
+    python: str | None = None
+    """Interpreter on the compute nodes (default: the one running openeurollm)."""
     poll_seconds: PositiveFloat = 5.0
-    signal_seconds: PositiveInt = 300  # SIGUSR1 this long before the time limit
-    extra_sbatch: list[str] = Field(default_factory=list)  # e.g. ["--constraint=gpu"]
+    """How often the runner asks squeue about its jobs."""
+    signal_seconds: PositiveInt = 300
+    """Slurm warns the training job (SIGUSR1) this long before its time limit."""
+    extra_sbatch: list[str] = Field(default_factory=list)
+    """More sbatch options, e.g. ["--constraint=gpu"]."""
 
 
 class ExecutorConfig(Section):
+    """Who runs the tasks: a local process pool, or Slurm array jobs."""
+
     kind: Literal["local", "slurm"] = "local"
     workers: PositiveInt = 2
+    """Processes of the local executor."""
     slurm: SlurmConfig = Field(default_factory=SlurmConfig)
 
 
 class InputSpec(Section):
+    """One input: a glob of files in one format."""
+
     path: str
+    """Glob of input files, relative to the recipe (`**` allowed)."""
     format: str = "jsonl"
+    """Reader: jsonl (.jsonl, .gz, .zst), parquet, warc."""
     name: str | None = None
+    """Dataset name in the release documents (default: the folder name)."""
     license: str | None = None
+    """License of documents that carry none of their own."""
     text_field: str = "text"
     lang_field: str = "lang"
+    """Field with a language label, if the data has one (language ID checks it)."""
     url_field: str = "url"
 
     @field_validator("path")
@@ -127,6 +155,7 @@ class InputSpec(Section):
 class IngestConfig(Section):
     inputs: list[InputSpec] = Field(min_length=1)
     docs_per_shard: PositiveInt = 20_000
+    """Documents per Parquet shard written by ingest."""
 
 
 class LangIdConfig(Section):
@@ -235,13 +264,16 @@ class CurateConfig(Section):
 
 
 class MixConfig(Section):
-    # natural: every kept document once; temperature: p_lang ~ n_lang^(1/T) over a byte
-    # budget; unimax: uniform budget per language, capped at max_epochs repeats.
     strategy: Literal["natural", "temperature", "unimax"] = "unimax"
+    """natural: every kept document once; temperature: p_lang ~ n_lang^(1/T) of the budget;
+    unimax: the same budget for every language, capped at max_epochs repeats (Chung et al. 2023)."""
     temperature: PositiveFloat = 3.0
     total_bytes: PositiveInt | None = None
+    """Training budget in bytes; null: as many bytes as the curated data has."""
     max_epochs: PositiveFloat = 4.0
+    """No language is repeated more often than this."""
     heldout_docs_per_language: int = Field(2, ge=0)
+    """Documents per language kept out of training for bits-per-byte evaluation."""
 
 
 class TokenizerConfig(Section):
@@ -255,7 +287,7 @@ class TokenizerConfig(Section):
     """For balance: temperature, shares proportional to size^(1/temperature)."""
     max_bytes_per_language: PositiveInt = 20_000_000
     """At most this many bytes of one language in the training sample."""
-    parity_rounds: int = Field(2, ge=0)
+    parity_rounds: int = Field(3, ge=0)
     """Parity-aware retraining rounds: after each, languages that cost more tokens get more weight."""
     parity_exponent: PositiveFloat = 3.0
     """How strongly a round reweights: weight *= (cost / mean cost) ** parity_exponent."""
@@ -336,6 +368,16 @@ class TrainConfig(Section):
     power_watts: PositiveFloat | None = None
     peak_flops: PositiveFloat | None = None  # override the per-device peak FLOP/s table
 
+    @model_validator(mode="after")
+    def _batch_splits(self) -> TrainConfig:
+        if self.batch_size % (self.nproc * self.grad_accum):
+            raise ValueError(
+                f"batch_size ({self.batch_size}) must be divisible by nproc x grad_accum "
+                f"({self.nproc} x {self.grad_accum}): each rank takes an equal share of "
+                "every micro-batch"
+            )
+        return self
+
 
 class TaskSpec(Section):
     """One multiple-choice task, generated for each of the run's languages found in its data."""
@@ -349,6 +391,11 @@ class TaskSpec(Section):
     seed: int | None = None  # few-shot example choice; None: run.seed
     limit: PositiveInt | None = None  # at most this many items per language
     languages: list[str] | None = None  # None: the run's languages (curate.languages)
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _check_languages(value)
 
     @field_validator("path")
     @classmethod
@@ -395,6 +442,7 @@ class ReleaseConfig(Section):
     user_data: bool | None = None
     copyright_contact: str | None = None  # rights-reservation contact / complaint channel
     copyright_policy_url: str | None = None
+    homepage: str | None = None  # the release's public page (Croissant `url`)
     design_rationale: str | None = None
     hub_dataset_ids: list[str] = Field(default_factory=list)  # `datasets:` in the model card
     # Licences (SPDX ids) of the other components, for the Model Openness Framework class.

@@ -132,3 +132,21 @@ def test_page_signals_tdm_header_meta_and_noai(tmp_path: Path) -> None:
     noai = Document.new("x", source="https://a.example/4", robots=["noindex", "noai"])
     assert policy.decide(noai).rule == "noai_meta"
     assert not OptOutPolicy(page_signals=False).decide(noai).opted_out
+
+
+def test_decontam_reads_folder_tasks_through_the_eval_templates(shared_data: Path) -> None:
+    """A SIB-200 folder task (not a JSONL file) feeds decontamination through its template."""
+    import csv
+
+    dc = Decontaminator(13)
+    dc.add_task("sib200", "sib200", shared_data / "sib200", shared_data)
+    assert len(dc) > 1000
+    with open(shared_data / "sib200" / "de" / "dev.tsv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter="\t"))
+    sentence = max((r[2] for r in rows[1:]), key=lambda t: len(t.split()))
+    page = f"Auf unserer Quizseite steht heute: {sentence} Viel Spaß beim Raten!"
+    match = dc.find(page)
+    assert match is not None and match.task == "sib200" and match.item.startswith("de:")
+    assert (
+        dc.find("Ein ganz anderer Text über das Wetter in Hamburg und den Regen im Herbst.") is None
+    )

@@ -85,7 +85,7 @@ def test_bad_records_quarantined_and_counts_reconcile(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
     stats = ingest_file(
-        str(path), _spec().model_dump(), str(tmp_path / "o.parquet"), str(tmp_path / "q.jsonl")
+        str(path), _spec().model_dump(), str(tmp_path / "o"), str(tmp_path / "q.jsonl")
     )
     assert stats["docs"] == 3
     assert sum(stats["quarantined"].values()) == 5

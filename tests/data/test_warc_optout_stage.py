@@ -82,4 +82,5 @@ def test_warc_crawl_optouts_recorded_per_domain(tmp_path: Path) -> None:
         "rules": {"robots_txt:CCBot": 1, "none": 1},
     }
     assert rec["docs_in"] == 8 == rec["docs_kept"] + rec["docs_dropped"]
+    assert rec["optout_docs_removed"] == 6
     assert rec["steps"]["langid"]["und"]["docs_in"] == 8  # WARC pages carry no language label

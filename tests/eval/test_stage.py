@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from safetensors.torch import save_file
 
 from openeurollm.config import recipe_from_dict
@@ -16,6 +17,7 @@ from openeurollm.pipeline.stage import STAGES, StageContext
 from .tiny import synthetic_texts, tiny_model, tiny_tokenizer
 
 
+@pytest.mark.filterwarnings("ignore:torch.distributed is disabled")
 def test_eval_stage_writes_results_and_record(tmp_path: Path) -> None:
     (tmp_path / "corpus.jsonl").write_text('{"text": "x", "lang": "en"}\n')
     items = [
@@ -44,6 +46,12 @@ def test_eval_stage_writes_results_and_record(tmp_path: Path) -> None:
         docs = [Document.new(t, lang=lang) for t in synthetic_texts(lang, 3, seed=9)]
         write_documents(run / "mix" / "heldout" / f"{lang}.parquet", docs)
     assert tok_path.exists()
+    # an earlier checkpoint (other weights) in the train stage's layout
+    import torch.distributed.checkpoint as dcp
+
+    step3 = run / "train" / "checkpoints" / "step-3"
+    dcp.save({"model": tiny_model(400, seed=11).state_dict()}, checkpoint_id=str(step3))
+    write_json(step3 / "trainer.json", {"step": 3})
 
     stage = STAGES.get("eval")()
     ctx = StageContext(
@@ -58,6 +66,10 @@ def test_eval_stage_writes_results_and_record(tmp_path: Path) -> None:
     mc = record["tasks"]["mc"]
     assert mc["source"] == "openeurollm" and sorted(mc["per_language"]) == ["de", "en"]
     assert all(s["n"] == 5 for s in mc["per_language"].values())
-    # no saved checkpoints: the learning curve has the final weights only, at the final step
-    assert results["checkpoints"] == {k: [[7, v["bpb"]]] for k, v in results["bpb"].items()}
-    assert record["checkpoint_steps"] == [7]
+    # the learning curve: the checkpoint at step 3, then the final weights at the final step
+    curves = results["checkpoints"]
+    assert sorted(curves) == ["de", "en"]
+    for lang, points in curves.items():
+        assert [p[0] for p in points] == [3, 7]
+        assert points[1][1] == results["bpb"][lang]["bpb"] != points[0][1]
+    assert record["checkpoint_steps"] == [3, 7]

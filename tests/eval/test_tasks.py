@@ -16,6 +16,7 @@ from openeurollm.eval.tasks import (
     load_template,
     score_instances,
     summarize,
+    task_texts,
 )
 from openeurollm.eval.tasks.formats import read_mc_jsonl
 from openeurollm.tokenizer.encoder import TextTokenizer
@@ -111,3 +112,38 @@ def test_scoring_a_task_end_to_end(tmp_path: Path) -> None:
 def test_unknown_template_is_a_recipe_error() -> None:
     with pytest.raises(RecipeError, match="neither built in"):
         load_template("sib201")
+
+
+def test_task_texts_for_decontamination(shared_data: Path, tmp_path: Path) -> None:
+    sib = list(task_texts(load_template("sib200"), shared_data / "sib200", ["de", "fr"]))
+    assert len(sib) == 2 * 99 and sib[0][0].startswith("de:")
+    assert any(len(t.split()) > 8 for t in sib[0][1])
+    path = tmp_path / "t.jsonl"
+    path.write_text(
+        json.dumps(
+            {"id": "a", "lang": "en", "question": "Why?", "choices": ["x", "y"], "answer": 0}
+        )
+        + "\n"
+    )
+    assert list(task_texts(load_template("mc_jsonl"), path)) == [("en:a", ["Why?", "x", "y"])]
+
+
+def test_user_template_from_a_yaml_file(tmp_path: Path) -> None:
+    # e.g. a local Belebele copy: passage + question, per-language prompt override
+    (tmp_path / "belebele.yaml").write_text(
+        'name: belebele\nformat: mc_jsonl\nprompt: "P: {passage}\\nQ: {question}\\nA:"\n'
+        'prompt_by_language: {de: "T: {passage}\\nF: {question}\\nA:"}\n',
+        encoding="utf-8",
+    )
+    template = load_template("belebele.yaml", tmp_path)
+    items = [{"id": "1", "passage": "p", "question": "q", "choices": ["a", "b"], "answer": 0}]
+    assert build_instances(template, items, "en")[0].context == "P: p\nQ: q\nA:"
+    assert build_instances(template, items, "de")[0].context == "T: p\nF: q\nA:"
+    skipped: Counter = Counter()
+    assert (
+        build_instances(
+            template, [{"id": "2", "choices": ["a"], "answer": 0}], "en", skipped=skipped
+        )
+        == []
+    )
+    assert skipped == {"bad_item": 1}

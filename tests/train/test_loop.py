@@ -103,8 +103,8 @@ def test_sigusr1_then_sigkill_resume_is_bitwise_identical(tmp_path: Path) -> Non
 
 
 def test_batch_not_divisible_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="divisible"):
-        train(tiny_job(tmp_path, batch_size=6, grad_accum=4))
+    with pytest.raises(ValueError, match=r"divisible by nproc x grad_accum \(2 x 4\)"):
+        tiny_job(tmp_path, batch_size=12, grad_accum=4, nproc=2)
 
 
 def test_activation_checkpointing_is_exact_and_bf16_is_close(tmp_path: Path) -> None:

@@ -3,8 +3,8 @@
 Pass 1 (one task per ingest shard): language ID -> TDM opt-out -> quality filters ->
 PII masking -> decontamination; survivors go to a work shard with their exact hash and
 MinHash band hashes. Pass 2 (global, in the stage process): exact then near duplicate
-clusters over every shard at once. Pass 3 (one task per shard): write the documents
-that survived dedup. Every document is counted in exactly one place: kept, dropped by
+clusters over every shard at once. Pass 3 (one task per shard, run in the stage process
+on a local run): write the documents that survived dedup. Every document is counted in exactly one place: kept, dropped by
 one reason at one step, or quarantined (a step raised on it).
 """
 
@@ -135,7 +135,7 @@ class Curator:
         self,
         cfg: CurateConfig,
         optout_files: dict[str, list[Path]],
-        eval_tasks: list[tuple[str, Path]],
+        eval_tasks: list[tuple[str, str, Path, Path]],
     ) -> None:
         self.cfg = cfg
         self.langid = LanguageId(
@@ -156,8 +156,8 @@ class Curator:
         self.sample_masker = PiiMasker()
         self.decontam = Decontaminator(cfg.decontam.ngram)
         if cfg.decontam.enabled:
-            for name, path in eval_tasks:
-                self.decontam.add_jsonl(name, path)
+            for name, template, path, base_dir in eval_tasks:
+                self.decontam.add_task(name, template, path, base_dir)
         self.stats = StepStats()
         self.samples = Samples(self.sample_masker)
         self.relabelled: Counter[str] = Counter()
@@ -243,7 +243,7 @@ def _curator_from_args(
 ) -> Curator:
     cfg = CurateConfig.model_validate(config)
     files = {kind: [Path(p) for p in paths] for kind, paths in optout_files.items()}
-    return Curator(cfg, files, [(n, Path(p)) for n, p in eval_tasks])
+    return Curator(cfg, files, [(n, t, Path(p), Path(b)) for n, t, p, b in eval_tasks])
 
 
 def curate_shard(

@@ -63,6 +63,17 @@ class Decontaminator:
                     texts.append(f"{question} {answer}")
                 self.add_item(task, str(item.get("id", f"{path.name}:{lineno}")), texts)
 
+    def add_task(self, task: str, template: str, path: Path, base_dir: Path) -> None:
+        """Any eval task format (a SIB-200 folder, a user's YAML template) through the eval
+        package's own reader; the generic JSONL format keeps its question+answer n-grams."""
+        if template == "mc_jsonl" and path.is_file():
+            self.add_jsonl(task, path)
+            return
+        from openeurollm.eval.tasks import load_template, task_texts
+
+        for item_id, texts in task_texts(load_template(template, base_dir), path):
+            self.add_item(task, item_id, texts)
+
     def __len__(self) -> int:
         return len(self._grams)
 

@@ -1,9 +1,10 @@
-"""Ingest: read one input file into a Parquet shard, quarantining what cannot be read."""
+"""Ingest: read one input file into Parquet shards, quarantining what cannot be read."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,14 @@ from openeurollm.pipeline.fileio import atomic_open
 
 
 def ingest_file(
-    path: str, spec: dict[str, Any], out_path: str, quarantine_path: str
+    path: str,
+    spec: dict[str, Any],
+    out_prefix: str,
+    quarantine_path: str,
+    docs_per_shard: int = 20_000,
 ) -> dict[str, Any]:
-    """Task function: one input file -> one document shard + one quarantine file."""
+    """Task function: one input file -> document shards `<out_prefix>-NNNN.parquet` of at most
+    `docs_per_shard` documents each, plus one quarantine file."""
     input_spec = InputSpec.model_construct(**spec)
     reader = READERS.get(input_spec.format)
     langs: Counter[str] = Counter()
@@ -41,8 +47,19 @@ def ingest_file(
                 lang_bytes[item.lang] += size
                 yield item
 
-        write_documents(Path(out_path), documents())
+        # Shards of at most docs_per_shard documents, so one big input file still gives
+        # curate many parallel tasks.
+        docs = documents()
+        shards = 0
+        for first in docs:
+            shard = Path(f"{out_prefix}-{shards:04d}.parquet")
+            write_documents(shard, chain([first], islice(docs, docs_per_shard - 1)))
+            shards += 1
+        if shards == 0:  # an input without documents still leaves an (empty) shard
+            write_documents(Path(f"{out_prefix}-0000.parquet"), [])
+            shards = 1
     return {
+        "shards": shards,
         "path": path,
         "docs": stats["docs"],
         "bytes": stats["bytes"],

@@ -179,9 +179,11 @@ def run_lm_eval_for_stage(ctx, model, tok, tasks, window: int) -> dict[str, Any]
                 template, t.path, t.languages, t.num_fewshot, t.seed, t.limit, t.name
             )
             if per_lang:
-                out[t.name + SUFFIX] = run_lm_eval(
+                entry = run_lm_eval(
                     hf_dir, t.name, per_lang, scratch / t.name, ctx.recipe.eval.batch_size, window
                 )
+                entry.update(template=template.name, num_fewshot=t.num_fewshot, seed=t.seed)
+                out[t.name + SUFFIX] = entry
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return out

@@ -95,3 +95,38 @@ def resolve_device(kind: str) -> torch.device:
     if kind == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(kind)
+
+
+def checkpoint_curves(
+    checkpoints_dir: Path,
+    final_step: int,
+    model: torch.nn.Module,
+    scorer: Scorer,
+    tok: TextTokenizer,
+    texts: dict[str, list[str]],
+    window: int,
+    final: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, list[list[float]]]:
+    """Learning curves: bpb per language at every kept checkpoint, then at the final weights
+    (`final`: their bpb results when already measured)."""
+    import copy
+
+    from openeurollm.eval.loading import load_checkpoint
+    from openeurollm.train.checkpoint import checkpoints
+
+    curves: dict[str, list[list[float]]] = {lang: [] for lang in texts}
+    work = copy.deepcopy(model)
+    for step, path in checkpoints(checkpoints_dir):
+        if step >= final_step:
+            continue  # the final weights are measured below
+        try:
+            load_checkpoint(path, work)  # type: ignore[arg-type]
+        except Exception as exc:  # an unreadable checkpoint leaves a gap, not a failed stage
+            log.warning("eval: skipping checkpoint %s (%s)", path.name, exc)
+            continue
+        sc = Scorer(work, scorer.batch_size, scorer.max_length, scorer.device)
+        for lang, value in run_bpb(sc, tok, texts, window).items():
+            curves[lang].append([step, value["bpb"]])
+    for lang, value in (final or run_bpb(scorer, tok, texts, window)).items():
+        curves[lang].append([final_step, value["bpb"]])
+    return curves

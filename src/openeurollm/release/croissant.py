@@ -108,7 +108,8 @@ def build(f: Facts) -> dict[str, Any]:
             f"{len(f.languages()) or NOT_RECORDED} languages ({', '.join(f.languages()) or NOT_RECORDED})."
         ),
         "license": [SPDX_URL.format(lic) for lic in licenses] or NOT_RECORDED,
-        "url": f.cfg.copyright_policy_url or "https://github.com/openeurollm",
+        # The provider's page when given; otherwise the model card beside this file.
+        "url": f.cfg.homepage or "README.md",
         "creator": {"@type": "sc:Organization", "name": f.cfg.provider},
         "datePublished": f.today,
         "version": f.cfg.version,

@@ -67,7 +67,7 @@ def write_tokenizer(tokenizer_json: Path, out_dir: Path, model_max_length: int) 
         save_hf_tokenizer = None
     before = {p.name for p in out_dir.iterdir()} if out_dir.exists() else set()
     if save_hf_tokenizer is not None:
-        save_hf_tokenizer(tokenizer_json, out_dir)
+        save_hf_tokenizer(tokenizer_json, out_dir, model_max_length)
     else:
         with atomic_path(out_dir / "tokenizer.json") as tmp:
             shutil.copyfile(tokenizer_json, tmp)

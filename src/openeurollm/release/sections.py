@@ -112,7 +112,11 @@ def optout_summary(f: Facts) -> str:
     cfg = f.entry("curate", "config")
     lists = f.rec("curate", "optout")
     opted = f.rec("curate", "optout_domains_opted_out")
-    removed = f.rec("curate", "dropped_by_reason", "optout_domain_list")
+    # All opt-out rules together (domain lists, robots.txt, TDMRep, noai); older records
+    # only counted the domain-list rule.
+    removed = f.rec("curate", "optout_docs_removed")
+    if removed is MISSING:
+        removed = f.rec("curate", "dropped_by_reason", "optout_domain_list")
     if lists is MISSING and opted is MISSING:
         return f"Opt-out handling: {NOT_RECORDED}."
     rules = sorted({r for v in (lists or {}).values() for r in domain_optout(v)[1]})
@@ -143,7 +147,7 @@ def curation_summary(f: Facts) -> str:
     lines = [
         f"- Documents in: {f.r('curate', 'docs_in')}; kept: {f.r('curate', 'docs_kept')}; "
         f"dropped: {f.r('curate', 'docs_dropped')}; quarantined (unreadable): {f.r('curate', 'quarantined')}.",
-        f"- Steps, in order: {', '.join(steps) if steps else NOT_RECORDED}.",
+        f"- Curation steps recorded: {', '.join(steps) if steps else NOT_RECORDED}.",
         f"- Personal data masked (PII placeholders, by kind): {fmt(dict(pii)) if pii else (NOT_RECORDED if pii is MISSING else 'none found')}.",
         f"- Deduplication: {fmt(dedup) if dedup is not MISSING else NOT_RECORDED}.",
         f"- Benchmark decontamination: {fmt(decontam) if decontam is not MISSING else NOT_RECORDED}.",

@@ -282,7 +282,7 @@ class ReportBuilder:
             ("Information for downstream providers (Annex XII)", "downstream_information.md"),
             ("Copyright policy (AI Act art. 53(1)(c))", "copyright_policy.md"),
             ("Model Openness Framework", "model_openness.yaml"),
-            ("Membership index", "membership.bloom"),
+            ("Membership index (ribbon filter)", "membership.filter"),
             ("Checksums", "SHA256SUMS"),
         ]
         rows = []

@@ -195,11 +195,8 @@ def _train(job: Job, cfg: TrainConfig, info: DistInfo) -> dict[str, Any]:
     def account() -> None:
         """Fold this segment's time and energy (all ranks) into the state (collective)."""
         joules = meter.joules()
-        energy = float(
-            all_reduce(
-                torch.tensor(math.nan if joules is None else joules, dtype=torch.float64), "sum"
-            )
-        )
+        reading = torch.tensor(math.nan if joules is None else joules, device=device)
+        energy = float(all_reduce(reading.double(), "sum"))  # NaN if any rank has no reading
         wall = time.monotonic() - t_start
         state["wall_seconds"] = base["wall_seconds"] + wall
         state["device_seconds"] = base["device_seconds"] + wall * world
@@ -233,8 +230,10 @@ def _train(job: Job, cfg: TrainConfig, info: DistInfo) -> dict[str, Any]:
                 lo = (micro * world + info.rank) * per_rank
                 batch = torch.from_numpy(windows.batch(starts[lo : lo + per_rank])).to(device)
                 inputs, targets = batch[:, :-1].contiguous(), batch[:, 1:].contiguous()
-                with gradient_sync(model, micro == accum - 1):
-                    with autocast(cfg, info), attention_kernel(device):
+                # The attention kernel spans backward too: activation checkpointing
+                # recomputes the forward there and must take the same kernel.
+                with gradient_sync(model, micro == accum - 1), attention_kernel(device):
+                    with autocast(cfg, info):
                         logits = model(inputs)
                     loss = loss_fn(logits, targets)
                     (loss / accum).backward()

@@ -142,9 +142,7 @@ def task_texts(
     available = languages_in(template.format, path)
     for lang in sorted(available if languages is None else set(languages) & available):
         for item in reader(path, lang, template.split, Counter()):
-            texts = [
-                v for k, v in item.items() if isinstance(v, str) and k not in ("id", "lang")
-            ]
+            texts = [v for k, v in item.items() if isinstance(v, str) and k not in ("id", "lang")]
             texts += [str(c) for c in item.get("choices", []) if isinstance(c, str)]
             yield f"{lang}:{item['id']}", texts
 

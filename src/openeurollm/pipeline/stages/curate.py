@@ -38,8 +38,13 @@ def _optout_files(recipe: Recipe) -> dict[str, list[Path]]:
     return {kind: [recipe.resolve(p) for p in getattr(opt, kind)] for kind in OPTOUT_FILES}
 
 
-def _eval_tasks(recipe: Recipe) -> list[tuple[str, Path]]:
-    return [(t.name, recipe.resolve(t.path)) for t in recipe.eval.tasks]
+def _eval_tasks(recipe: Recipe) -> list[tuple[str, str, Path]]:
+    """(name, template, data path) of every eval task: decontamination covers them all."""
+    return [(t.name, t.template, recipe.resolve(t.path)) for t in recipe.eval.tasks]
+
+
+def _files_under(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
 
 
 def _sum_dropped(steps: dict[str, Any]) -> Counter[str]:
@@ -54,7 +59,7 @@ def _sum_dropped(steps: dict[str, Any]) -> Counter[str]:
 class CurateStage(Stage):
     name = "curate"
     after = ("ingest",)
-    version = 1
+    version = 2  # 2: batched byte-level MinHash, opt-out record per rule
 
     def config(self, recipe: Recipe) -> dict[str, Any]:
         cfg = recipe.curate.model_dump(mode="json")
@@ -67,7 +72,7 @@ class CurateStage(Stage):
     def external_inputs(self, recipe: Recipe) -> list[Path]:
         files = [p for paths in _optout_files(recipe).values() for p in paths]
         if recipe.curate.decontam.enabled:
-            files += [path for _, path in _eval_tasks(recipe)]
+            files += [f for _, _, path in _eval_tasks(recipe) for f in _files_under(path)]
         return files
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
@@ -80,7 +85,7 @@ class CurateStage(Stage):
         for kind in OPTOUT_FILES:
             config["optout"][kind] = []  # passed resolved, below
         optout_files = {k: [str(p) for p in v] for k, v in _optout_files(recipe).items()}
-        eval_tasks = [[n, str(p)] for n, p in _eval_tasks(recipe)]
+        eval_tasks = [[n, t, str(p), str(recipe.base_dir)] for n, t, p in _eval_tasks(recipe)]
 
         # Pass 1: per-document steps, one task per ingest shard.
         tasks = [
@@ -225,6 +230,8 @@ class CurateStage(Stage):
             "pii_total": dict(sorted(pii_total.items())),
             "optout": dict(sorted(optout.items())),
             "optout_domains_opted_out": sorted(d for d, v in optout.items() if v["opted_out_docs"]),
+            # All opt-out drop reasons together (domain list, TDMRep, noai, robots.txt).
+            "optout_docs_removed": sum(n for r, n in dropped.items() if r.startswith("optout_")),
             "dedup": dedup,
             "decontam": {
                 "matches": {t: dict(sorted(c.items())) for t, c in sorted(decontam.items())},

@@ -46,6 +46,7 @@ class EvalStage(Stage):
         from openeurollm.eval.loading import load_trained
         from openeurollm.eval.run import (
             TaskRun,
+            checkpoint_curves,
             heldout_texts,
             resolve_device,
             run_bpb,
@@ -83,7 +84,17 @@ class EvalStage(Stage):
         results["tasks"] = {t.name: run_task(scorer, tok, t, recipe.base_dir) for t in tasks}
 
         if cfg.checkpoints and cfg.bpb and texts:
-            results["checkpoints"] = self._curves(ctx, model, scorer, tok, texts, window)
+            final_step = ctx.record("train").get("steps", recipe.train.steps)
+            results["checkpoints"] = checkpoint_curves(
+                ctx.input("train") / "checkpoints",
+                final_step,
+                model,
+                scorer,
+                tok,
+                texts,
+                window,
+                final=results["bpb"],
+            )
 
         if cfg.lm_eval and tasks:
             from openeurollm.eval.lm_eval_bridge import run_lm_eval_for_stage
@@ -94,33 +105,6 @@ class EvalStage(Stage):
         results["device"] = str(device)
         write_json(ctx.out / "results.json", results)
         return _record(results)
-
-    def _curves(self, ctx, model, scorer, tok, texts, window) -> dict[str, list[list[float]]]:  # type: ignore[no-untyped-def]
-        """bpb per language at every kept checkpoint, then at the final weights."""
-        import copy
-
-        from openeurollm.eval.loading import load_checkpoint
-        from openeurollm.eval.run import run_bpb
-        from openeurollm.eval.scorer import Scorer
-        from openeurollm.train.checkpoint import checkpoints
-
-        curves: dict[str, list[list[float]]] = {lang: [] for lang in texts}
-        final_step = ctx.record("train").get("steps", ctx.recipe.train.steps)
-        work = copy.deepcopy(model)
-        for step, path in checkpoints(ctx.input("train") / "checkpoints"):
-            if step >= final_step:
-                continue
-            try:
-                load_checkpoint(path, work)
-            except Exception as exc:  # a checkpoint we cannot read leaves a gap, not a failure
-                ctx.log.warning("eval: skipping checkpoint %s (%s)", path.name, exc)
-                continue
-            sc = Scorer(work, scorer.batch_size, scorer.max_length, scorer.device)
-            for lang, value in run_bpb(sc, tok, texts, window).items():
-                curves[lang].append([step, value["bpb"]])
-        for lang, value in run_bpb(scorer, tok, texts, window).items():
-            curves[lang].append([final_step, value["bpb"]])
-        return curves
 
 
 def _record(results: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ def input_files(recipe: Recipe) -> list[tuple[Path, int]]:
 @STAGES.register("ingest")
 class IngestStage(Stage):
     name = "ingest"
+    version = 2  # 2: shards of at most docs_per_shard documents per input file
 
     def config(self, recipe: Recipe) -> dict[str, Any]:
         cfg = recipe.ingest.model_dump(mode="json")
@@ -50,8 +51,9 @@ class IngestStage(Stage):
                 args={
                     "path": str(path),
                     "spec": recipe.ingest.inputs[i].model_dump(mode="json"),
-                    "out_path": str(ctx.out / "docs" / f"{n:05d}.parquet"),
+                    "out_prefix": str(ctx.out / "docs" / f"{n:05d}"),
                     "quarantine_path": str(ctx.out / "quarantine" / f"{n:05d}.jsonl"),
+                    "docs_per_shard": recipe.ingest.docs_per_shard,
                 },
             )
             for n, (path, i) in enumerate(files)

@@ -24,7 +24,8 @@ class ReleaseStage(Stage):
         return build_release(
             out=ctx.out,
             run_dir=ctx.run_dir,
-            entries=ctx.entries,
+            # Only the inputs: a previous release or report entry must not leak into the documents.
+            entries={k: v for k, v in ctx.entries.items() if k in self.after},
             release=ctx.recipe.release,
             log=ctx.log,
         )

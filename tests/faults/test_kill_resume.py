@@ -1,0 +1,162 @@
+"""SIGKILL at seeded points inside every stage, rerun after each kill: the release equals an
+uninterrupted run's, file for file.
+
+The kill points are drawn (seeded) as fractions of each stage's duration in the uninterrupted
+reference run. The runner process and its workers are killed as a group, then the same command
+is started again; it must continue from what was finished. A summary line with the counts is
+printed (see benchmarks/faults.py for the standalone version).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from openeurollm.pipeline.stage import STAGE_ORDER
+
+from ..conftest import REPO, SmallRun, small_recipe
+
+SEED = 20261125
+# How many kills to aim at each stage (short stages are often missed: they finish first).
+KILLS = {
+    "ingest": 2,
+    "curate": 3,
+    "mix": 1,
+    "tokenizer": 2,
+    "shards": 2,
+    "train": 5,
+    "eval": 3,
+    "release": 3,
+    "report": 1,
+}
+MIN_INJECTED = 20
+# Release files whose text reports wall-clock measurements (training time, device-hours,
+# energy). They are compared with those figures masked; every other file must be identical.
+MEASURED = {
+    "README.md",
+    "technical_documentation.md",
+    "downstream_information.md",
+    "model_openness.yaml",
+}
+
+
+def _cli_args(root: Path) -> list[str]:
+    recipe = small_recipe(root)
+    args = [
+        sys.executable,
+        "-m",
+        "openeurollm.cli",
+        "-q",
+        "run",
+        str(REPO / "recipes" / "demo.yaml"),
+    ]
+    for key, value in (("run.root", root), ("run.name", recipe.run.name),
+                       ("curate.languages", json.dumps(recipe.curate.languages)),
+                       ("tokenizer.vocab_size", recipe.tokenizer.vocab_size), ("train.steps", recipe.train.steps),
+                       ("train.checkpoint_every", recipe.train.checkpoint_every),
+                       ("train.log_every", recipe.train.log_every)):  # fmt: skip
+        args += ["--set", f"{key}={value}"]
+    return args
+
+
+def _stage_status(manifest: Path, stage: str) -> str | None:
+    try:
+        data = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return None
+    return data.get("stages", {}).get(stage, {}).get("status")
+
+
+def _kill_during(args: list[str], manifest: Path, stage: str, delay: float, log) -> bool:
+    """Start the run, SIGKILL it `delay` s after `stage` starts running; True if it was killed."""
+    proc = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 600
+        while _stage_status(manifest, stage) != "running":
+            if proc.poll() is not None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        time.sleep(delay)
+        if proc.poll() is not None:
+            return False
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return True
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _checksums(release: Path) -> dict[str, str]:
+    out = {}
+    for line in (release / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split(maxsplit=1)
+        out[name.lstrip("*")] = digest
+    return out
+
+
+def _mask_measurements(text: str) -> str:
+    import re
+
+    words = r"(hour|second|minute|energy|kwh|wh\b|time|duration|throughput|tokens/s)"
+    return "\n".join(
+        re.sub(r"\d[\d,.]*(e[+-]?\d+)?", "#", line)
+        if re.search(words, line, re.IGNORECASE)
+        else line
+        for line in text.splitlines()
+    )
+
+
+@pytest.mark.slow
+def test_sigkill_anywhere_then_rerun_gives_the_same_release(
+    small_run: SmallRun, tmp_path: Path
+) -> None:
+    reference = small_run.manifest.stages  # type: ignore[attr-defined]
+    rng = random.Random(SEED)
+    plan = [
+        (stage, rng.uniform(0.05, 0.95) * max(float(reference[stage]["seconds"]), 0.05))
+        for stage in STAGE_ORDER
+        for _ in range(KILLS[stage])
+    ]
+    root = tmp_path / "runs"
+    args = _cli_args(root)
+    manifest = root / "small" / "manifest.json"
+    injected: dict[str, int] = {}
+    with open(tmp_path / "runs.log", "ab") as log:
+        for stage, delay in plan:
+            if _stage_status(manifest, stage) == "done":
+                continue  # a later kill point of an earlier stage can no longer be reached
+            if _kill_during(args, manifest, stage, delay, log):
+                injected[stage] = injected.get(stage, 0) + 1
+        final = subprocess.run(args, stdout=log, stderr=log, timeout=900)
+    assert final.returncode == 0, (tmp_path / "runs.log").read_text()[-3000:]
+
+    got, want = _checksums(root / "small" / "release"), _checksums(small_run.run_dir / "release")
+    assert set(got) == set(want)
+    identical = [name for name in want if got[name] == want[name]]
+    differing = sorted(set(want) - set(identical))
+    assert set(differing) <= MEASURED, f"files differ after kills: {differing}"
+    for name in differing:
+        a = (root / "small" / "release" / name).read_text()
+        b = (small_run.run_dir / "release" / name).read_text()
+        assert _mask_measurements(a) == _mask_measurements(b), (
+            f"{name} differs beyond measured figures"
+        )
+    total = sum(injected.values())
+    print(
+        f"\nfault injection: {total} SIGKILLs injected ({json.dumps(injected, sort_keys=True)}), "
+        f"{len(plan) - total} kill points missed (stage already finished), "
+        f"release identical: {len(identical)}/{len(want)} files byte-for-byte, "
+        f"{len(differing)} equal up to wall-clock measurements"
+    )
+    assert total >= MIN_INJECTED, injected
+    assert {"curate", "train", "release"} <= set(injected)
