@@ -40,12 +40,8 @@ KILLS = {
 MIN_INJECTED = 20
 # Release files whose text reports wall-clock measurements (training time, device-hours,
 # energy). They are compared with those figures masked; every other file must be identical.
-MEASURED = {
-    "README.md",
-    "technical_documentation.md",
-    "downstream_information.md",
-    "model_openness.yaml",
-}
+# (Two clean runs differ in exactly these files, and only in those figures.)
+MEASURED = {"README.md", "technical_documentation.md", "eval_results.json"}
 
 
 def _cli_args(root: Path) -> list[str]:
@@ -107,7 +103,7 @@ def _checksums(release: Path) -> dict[str, str]:
 def _mask_measurements(text: str) -> str:
     import re
 
-    words = r"(hour|second|minute|energy|kwh|wh\b|time|duration|throughput|tokens/s)"
+    words = r"(hour|second|minute|energy|kwh|time|duration|throughput|tokens/s)"
     return "\n".join(
         re.sub(r"\d[\d,.]*(e[+-]?\d+)?", "#", line)
         if re.search(words, line, re.IGNORECASE)

@@ -21,6 +21,7 @@ from openeurollm.errors import StageError
 from openeurollm.pipeline.executors import EXECUTORS, Executor
 from openeurollm.pipeline.fileio import atomic_open, read_json
 from openeurollm.pipeline.tasks import marker_stats
+from openeurollm.train.signals import STOP_FILE
 
 log = logging.getLogger("openeurollm")
 
@@ -218,10 +219,8 @@ class SlurmExecutor(Executor):
 
 # ---------------------------------------------------------------- training
 
-# The batch shell traps Slurm's warning signal and creates this file; every rank checks it
-# between optimizer steps, so the trainer checkpoints and exits on its own time instead of
-# racing torchrun's shutdown timeout. The job then requeues itself and resumes.
-STOP_FILE = ".stage-stop"
+# The batch shell traps Slurm's warning signal and creates train/STOP_FILE; every rank checks
+# it between optimizer steps, checkpoints and exits; the job then requeues itself and resumes.
 TRAIN_ENTRY = "openeurollm.train.launch"
 
 
@@ -247,7 +246,7 @@ def train_script(recipe: Recipe, train_dir: Path, job_file: Path, nproc_per_node
     launcher = (
         f"{command_prefix(cfg, gpus=cfg.gpus_per_node > 0)}{shlex.quote(python_of(cfg))} -m torch.distributed.run "
         f'--nnodes="$SLURM_NNODES" --nproc_per_node={nproc_per_node} --rdzv_id="$SLURM_JOB_ID" '
-        f'--rdzv_backend=c10d --rdzv_endpoint="$head:29500" -m {TRAIN_ENTRY} {shlex.quote(str(job_file))}'
+        f'--rdzv_backend=c10d --rdzv_endpoint="$head:29500" -m {TRAIN_ENTRY} --job {shlex.quote(str(job_file))}'
     )
     lines = [
         "#!/bin/bash",

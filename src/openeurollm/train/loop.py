@@ -43,7 +43,7 @@ from openeurollm.train.parallel import (
     parallelize,
 )
 from openeurollm.train.schedule import LRSchedule
-from openeurollm.train.signals import Interrupted, stop_on_signals
+from openeurollm.train.signals import STOP_FILE, Interrupted, stop_on_signals
 
 log = logging.getLogger("openeurollm")
 SUMMARY_FILE = "summary.json"
@@ -222,7 +222,7 @@ def _train(job: Job, cfg: TrainConfig, info: DistInfo) -> dict[str, Any]:
     if info.is_main:
         steps = progress(steps, desc="train", unit="step")  # type: ignore[assignment]
     model.train()
-    with stop_on_signals() as stop:
+    with stop_on_signals(Path(job.out) / STOP_FILE) as stop:
         for step in steps:
             starts = windows.starts(job.seed, step, cfg.batch_size)
             loss_sum = torch.zeros((), device=device, dtype=torch.float32)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 # "Interrupted after saving a checkpoint; run the same command again to continue"
@@ -19,12 +20,21 @@ EXIT_REQUEUE = 75
 
 HANDLED = (signal.SIGTERM, signal.SIGUSR1)
 
+# A file in the train folder that asks for the same stop as SIGUSR1. The Slurm batch script
+# creates it when Slurm warns of the time limit, so the ranks checkpoint on their own time
+# instead of racing torchrun's shutdown timeout (signals sent through srun and torchrun
+# arrive late or not at all).
+STOP_FILE = ".stage-stop"
+
 
 class StopFlag:
-    def __init__(self) -> None:
+    def __init__(self, stop_file: Path | None = None) -> None:
         self.signum: int | None = None
+        self.stop_file = stop_file
 
     def __bool__(self) -> bool:
+        if self.signum is None and self.stop_file is not None and self.stop_file.exists():
+            self.signum = signal.SIGUSR1
         return self.signum is not None
 
     def _handler(self, signum: int, frame: FrameType | None) -> None:
@@ -32,9 +42,10 @@ class StopFlag:
 
 
 @contextmanager
-def stop_on_signals() -> Iterator[StopFlag]:
-    """Install the handlers for the duration of the block (main thread only), then restore."""
-    flag = StopFlag()
+def stop_on_signals(stop_file: Path | None = None) -> Iterator[StopFlag]:
+    """Install the handlers for the duration of the block (main thread only), then restore.
+    The flag is also raised when `stop_file` appears."""
+    flag = StopFlag(stop_file)
     previous = {}
     try:
         for sig in HANDLED:

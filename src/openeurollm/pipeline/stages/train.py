@@ -47,6 +47,12 @@ class TrainStage(Stage):
         except ValueError as exc:
             raise StageError(f"train: {exc}") from None
         nproc = ctx.recipe.train.nproc
+        if ctx.recipe.executor.kind == "slurm":
+            # A requeued job starts the same script again: it must always continue from the
+            # last checkpoint (the runner already emptied the folder if the key changed).
+            job.resume = True
+            job.save(ctx.out / JOB_FILE)
+            return _run_on_slurm(ctx)
         if nproc == 1:
             from openeurollm.train.loop import train
 
@@ -59,6 +65,27 @@ class TrainStage(Stage):
                 raise StageError(f"train: {exc}") from None
         job.save(ctx.out / JOB_FILE)
         return _run_torchrun(ctx, nproc, EXIT_REQUEUE)
+
+
+def _run_on_slurm(ctx: StageContext) -> dict[str, Any]:
+    """`srun torchrun` in a batch job that requeues itself on the time-limit warning."""
+    import json
+
+    from openeurollm.pipeline.slurm import run_training
+    from openeurollm.train.job import JOB_FILE
+    from openeurollm.train.loop import SUMMARY_FILE
+
+    summary = ctx.out / SUMMARY_FILE
+    summary.unlink(missing_ok=True)
+    slurm = ctx.recipe.executor.slurm
+    per_node = slurm.gpus_per_node or ctx.recipe.train.nproc
+    run_training(ctx.recipe, ctx.out, ctx.out / JOB_FILE, per_node)
+    if not summary.is_file():
+        raise StageError(
+            f"train: the Slurm job ended before training finished; see the logs in {ctx.out / 'slurm'}. "
+            "Run again to continue from the last checkpoint"
+        )
+    return json.loads(summary.read_text(encoding="utf-8"))
 
 
 def _run_torchrun(ctx: StageContext, nproc: int, exit_requeue: int) -> dict[str, Any]:
