@@ -17,6 +17,8 @@ from openeurollm.data.readers import Quarantined
 from openeurollm.data.readers.jsonl import read_jsonl
 from openeurollm.errors import OpenEuroLLMError, RecipeError
 
+from .conftest import FAULTS
+
 FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
 SECTIONS = [
     "run",
@@ -52,6 +54,7 @@ recipes = st.dictionaries(st.sampled_from(SECTIONS), values, max_size=6)
 @FUZZ
 @given(data=recipes)
 def test_recipe_parser_raises_only_recipe_error(tmp_path_factory, data: dict) -> None:
+    FAULTS["fuzz_cases"] += 1
     base = tmp_path_factory.getbasetemp() / "fuzz-recipe"
     base.mkdir(exist_ok=True)
     (base / "docs.jsonl").write_text('{"text": "x"}\n')
@@ -65,6 +68,7 @@ def test_recipe_parser_raises_only_recipe_error(tmp_path_factory, data: dict) ->
 @FUZZ
 @given(assignment=st.text(max_size=40))
 def test_overrides_raise_only_recipe_error(assignment: str) -> None:
+    FAULTS["fuzz_cases"] += 1
     data: dict = {"train": {"steps": 3}}
     with contextlib.suppress(RecipeError):
         apply_override(data, assignment)
@@ -73,6 +77,7 @@ def test_overrides_raise_only_recipe_error(assignment: str) -> None:
 @FUZZ
 @given(text=st.text(max_size=200))
 def test_yaml_text_raises_only_recipe_error(tmp_path_factory, text: str) -> None:
+    FAULTS["fuzz_cases"] += 1
     from openeurollm.config import load_recipe
 
     path = tmp_path_factory.getbasetemp() / "fuzz.yaml"
@@ -102,6 +107,7 @@ json_lines = st.lists(
 def test_jsonl_reader_never_raises(
     tmp_path_factory, lines: list[bytes], compress: bool, truncate: int
 ) -> None:
+    FAULTS["fuzz_cases"] += 1
     base = tmp_path_factory.getbasetemp()
     blob = b"\n".join(lines)
     path = Path(base) / ("fuzz.jsonl.gz" if compress else "fuzz.jsonl")
@@ -126,3 +132,82 @@ def test_jsonl_reader_never_raises(
         assert isinstance(item, Document | Quarantined)
         if isinstance(item, Document):
             assert item.text.strip()
+
+
+def _spec(path: Path, fmt: str) -> InputSpec:
+    return InputSpec.model_construct(
+        path=str(path),
+        format=fmt,
+        name=None,
+        license=None,
+        text_field="text",
+        lang_field="lang",
+        url_field="url",
+    )
+
+
+def _read_all(path: Path, fmt: str) -> None:
+    from openeurollm.data.readers import READERS
+
+    try:
+        items = list(READERS.get(fmt)(path, _spec(path, fmt)))
+    except OpenEuroLLMError:
+        return
+    assert all(isinstance(item, Document | Quarantined) for item in items)
+
+
+def _valid_parquet(path: Path) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [
+        {"text": f"Ein kurzer Text Nummer {i} über das Wetter.", "url": f"https://a.example/{i}"}
+        for i in range(20)
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path.read_bytes()
+
+
+def _valid_warc(path: Path) -> bytes:
+    from tests.data.helpers import warc_record, write_warc_gz
+
+    page = "<html><head><title>t</title></head><body><p>{}</p></body></html>"
+    records = [
+        warc_record(f"https://b.example/{i}", page.format("Ein Absatz mit Text. " * 20), n=i)
+        for i in range(3)
+    ]
+    write_warc_gz(path, records)
+    return path.read_bytes()
+
+
+mutations = st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), max_size=6)
+
+
+@FUZZ
+@given(flips=mutations, cut=st.integers(0, 10**6))
+def test_parquet_reader_never_raises(
+    tmp_path_factory, flips: list[tuple[int, int]], cut: int
+) -> None:
+    FAULTS["fuzz_cases"] += 1
+    base = tmp_path_factory.getbasetemp()
+    good = base / "fuzz-good.parquet"
+    blob = bytearray(good.read_bytes() if good.exists() else _valid_parquet(good))
+    for offset, xor in flips:
+        blob[offset % len(blob)] ^= xor
+    path = base / "fuzz.parquet"
+    path.write_bytes(bytes(blob[: max(1, len(blob) - cut % len(blob))]))
+    _read_all(path, "parquet")
+
+
+@FUZZ
+@given(flips=mutations, cut=st.integers(0, 10**6))
+def test_warc_reader_never_raises(tmp_path_factory, flips: list[tuple[int, int]], cut: int) -> None:
+    FAULTS["fuzz_cases"] += 1
+    base = tmp_path_factory.getbasetemp()
+    good = base / "fuzz-good.warc.gz"
+    blob = bytearray(good.read_bytes() if good.exists() else _valid_warc(good))
+    for offset, xor in flips:
+        blob[offset % len(blob)] ^= xor
+    path = base / "fuzz.warc.gz"
+    path.write_bytes(bytes(blob[: max(1, len(blob) - cut % len(blob))]))
+    _read_all(path, "warc")

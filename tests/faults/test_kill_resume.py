@@ -23,6 +23,7 @@ import pytest
 from openeurollm.pipeline.stage import STAGE_ORDER
 
 from ..conftest import REPO, SmallRun, small_recipe
+from .conftest import FAULTS
 
 SEED = 20261125
 # How many kills to aim at each stage (short stages are often missed: they finish first).
@@ -154,5 +155,7 @@ def test_sigkill_anywhere_then_rerun_gives_the_same_release(
         f"release identical: {len(identical)}/{len(want)} files byte-for-byte, "
         f"{len(differing)} equal up to wall-clock measurements"
     )
+    FAULTS["kills_injected"] += total
+    FAULTS["runs_resumed_identical"] += 1
     assert total >= MIN_INJECTED, injected
     assert {"curate", "train", "release"} <= set(injected)

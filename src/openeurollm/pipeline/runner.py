@@ -149,7 +149,7 @@ def run_pipeline(
                 verify_stage_outputs(run_dir, name, entry)
                 log.info("%-9s reused (unchanged since %s)", name, entry.get("finished_at", "?"))
                 continue
-            _run_stage(stage, recipe, manifest, key, inputs)
+            _run_stage(stage, recipe, manifest, key, inputs, fresh=name in force)
             ran.append(name)
         log.info(
             "run %s: %d stage(s) ran%s in %.1fs -> %s",
@@ -163,15 +163,21 @@ def run_pipeline(
 
 
 def _run_stage(
-    stage: Stage, recipe: Recipe, manifest: Manifest, key: str, inputs: dict[str, Any]
+    stage: Stage,
+    recipe: Recipe,
+    manifest: Manifest,
+    key: str,
+    inputs: dict[str, Any],
+    fresh: bool = False,
 ) -> None:
     run_dir = recipe.run_dir
     out = run_dir / stage.name
     key_file = out / KEY_FILE
     # Partial work of an interrupted run with the same key is handed to the stage to
     # continue (train resumes from its checkpoints, data stages from task markers);
-    # anything else in the folder is stale and goes.
-    resume = key_file.exists() and key_file.read_text().strip() == key
+    # anything else in the folder is stale and goes. A forced stage always starts clean: it
+    # is how a damaged output is rebuilt, so nothing in the folder may be trusted.
+    resume = not fresh and key_file.exists() and key_file.read_text().strip() == key
     if not resume and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)

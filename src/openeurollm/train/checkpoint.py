@@ -22,7 +22,8 @@ import torch.distributed.checkpoint as dcp
 from torch import nn
 from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
 
-from openeurollm.pipeline.fileio import write_json
+from openeurollm.errors import StageError
+from openeurollm.pipeline.fileio import file_sha256, write_json
 from openeurollm.train.parallel import DistInfo, barrier
 
 log = logging.getLogger("openeurollm")
@@ -86,8 +87,13 @@ def save(
     write_json(tmp / f"rng-{info.rank}.json", _rng_state(info.device))
     barrier()
     if info.is_main:
-        # trainer.json last: its presence marks the checkpoint complete.
-        write_json(tmp / "trainer.json", {**trainer_state, "world_size": info.world_size})
+        # trainer.json last: its presence marks the checkpoint complete. It carries the
+        # checksum of every other file, so a damaged checkpoint is refused, not loaded.
+        files = {p.name: file_sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        write_json(
+            tmp / "trainer.json",
+            {**trainer_state, "world_size": info.world_size, "files": files},
+        )
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
         for _, old in checkpoints(root)[:-keep_last]:
@@ -96,11 +102,27 @@ def save(
     return final
 
 
+def verify(path: Path) -> None:
+    """Check every file of a checkpoint against the checksums recorded when it was saved."""
+    recorded = json.loads((path / "trainer.json").read_text(encoding="utf-8")).get("files", {})
+    for name, digest in recorded.items():
+        target = path / name
+        problem = None if target.is_file() else "is missing"
+        if problem is None and file_sha256(target) != digest:
+            problem = "is corrupted (checksum mismatch)"
+        if problem:
+            raise StageError(
+                f"{target} {problem}; delete {path} to resume from the checkpoint before it, "
+                "or rerun with --force train to start over"
+            )
+
+
 def load(
     path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, info: DistInfo
 ) -> dict[str, Any]:
     """Load into the (already parallelized) model and optimizer; returns the trainer state.
     DCP reshards when the saving and loading world sizes differ."""
+    verify(path)
     model_sd, optim_sd = get_state_dict(model, optimizer)
     state = {"model": model_sd, "optim": optim_sd}
     with warnings.catch_warnings():

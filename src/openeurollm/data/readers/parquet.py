@@ -45,7 +45,9 @@ def read_parquet(path: Path, spec: InputSpec) -> Iterator[Document | Quarantined
                 row += 1
                 record = {k: _jsonable(v) for k, v in record.items() if v is not None}
                 yield document_from_record(record, spec, f"{path}:row{row}")
-    except (OSError, pa.ArrowException) as exc:
+    # A damaged file can fail in the decoder too: bytes that are not UTF-8 where the schema
+    # says string, or sizes that make no sense.
+    except (OSError, pa.ArrowException, UnicodeDecodeError, ValueError, IndexError) as exc:
         yield Quarantined(
             f"{path}:row{row + 1}", f"unreadable from here on: {type(exc).__name__}: {exc}"
         )
