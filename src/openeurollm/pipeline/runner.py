@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import shutil
 import time
@@ -223,6 +224,10 @@ def _run_stage(
         manifest.save()
         raise
     seconds = time.monotonic() - t0
+    # The record exactly as a later process will read it back from manifest.json (sorted
+    # keys, JSON types), so documents rendered from it cannot depend on whether the stage
+    # ran in this process or in an earlier, interrupted one.
+    record = json.loads(json.dumps(record, sort_keys=True))
     files = tree_files(out, stage.digest_exclude)
     manifest.stages[stage.name].update(
         status="done",
@@ -232,6 +237,10 @@ def _run_stage(
         files=files,
         output_digest=digest_of(files),
         versions=software_versions(),
+    )
+    # The whole entry in the form a later process reads back (see the record above).
+    manifest.stages[stage.name] = json.loads(
+        json.dumps(manifest.stages[stage.name], sort_keys=True)
     )
     manifest.event(stage.name, "done", seconds=round(seconds, 3))
     manifest.save()

@@ -116,22 +116,39 @@ def submit(script: Path) -> str:
     return result.stdout.strip().split(";")[0]
 
 
+# Job states after which nothing of the job will run again (a requeued job passes through
+# REQUEUED and PENDING instead, and may briefly be missing from squeue's listing).
+TERMINAL = frozenset(
+    {
+        "COMPLETED",
+        "CANCELLED",
+        "FAILED",
+        "TIMEOUT",
+        "NODE_FAIL",
+        "OUT_OF_MEMORY",
+        "BOOT_FAIL",
+        "DEADLINE",
+    }
+)
+
+
 def job_states(job_id: str) -> dict[str, str]:
-    """State of every element of a job still known to the controller as pending or running."""
+    """State of every element of a job that is not finished yet ({} when all are)."""
     result = subprocess.run(
-        ["squeue", "-h", "-j", job_id, "-o", "%i %T"],
+        ["scontrol", "-o", "show", "job", job_id],
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
     )
-    if result.returncode != 0:  # "Invalid job id": the job has left the queue
+    if result.returncode != 0:  # "Invalid job id": purged from the controller, long finished
         return {}
     states = {}
     for line in result.stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 2:
-            states[parts[0]] = parts[1]
+        fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+        state = fields.get("JobState", "")
+        if state and state not in TERMINAL:
+            states[f"{fields.get('JobId')}_{fields.get('ArrayTaskId', '')}"] = state
     return states
 
 

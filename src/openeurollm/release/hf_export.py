@@ -4,7 +4,6 @@ and tokenizer files, so `AutoModelForCausalLM.from_pretrained(folder)` loads the
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -60,30 +59,11 @@ def write_weights(
 
 
 def write_tokenizer(tokenizer_json: Path, out_dir: Path, model_max_length: int) -> list[str]:
-    """Tokenizer files for transformers. Uses the tokenizer package's writer when present."""
-    try:
-        from openeurollm.tokenizer.hf import save_hf_tokenizer
-    except ImportError:
-        save_hf_tokenizer = None
-    before = {p.name for p in out_dir.iterdir()} if out_dir.exists() else set()
-    if save_hf_tokenizer is not None:
-        save_hf_tokenizer(tokenizer_json, out_dir, model_max_length)
-    else:
-        with atomic_path(out_dir / "tokenizer.json") as tmp:
-            shutil.copyfile(tokenizer_json, tmp)
-        write_json(
-            out_dir / "tokenizer_config.json",
-            {
-                "tokenizer_class": "PreTrainedTokenizerFast",
-                **SPECIAL,
-                "add_bos_token": False,
-                "add_eos_token": False,
-                "clean_up_tokenization_spaces": False,
-                "model_max_length": model_max_length,
-            },
-        )
-        write_json(out_dir / "special_tokens_map.json", SPECIAL)
-    return sorted({p.name for p in out_dir.iterdir()} - before)
+    """Tokenizer files for transformers; returns their names (all of them, also when a resumed
+    release finds them already written)."""
+    from openeurollm.tokenizer.hf import save_hf_tokenizer
+
+    return sorted(save_hf_tokenizer(tokenizer_json, out_dir, model_max_length))
 
 
 def special_ids(tokenizer_json: Path) -> dict[str, int | None]:
