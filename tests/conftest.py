@@ -17,6 +17,18 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 DEMO_DATA = REPO / "data" / "demo"
 
 
+def single_torch_thread():  # -> Iterator[None]
+    """Tiny models run single-threaded: on a shared 2-core machine two OpenMP threads per
+    process mostly wait for each other (10x slower under load, measured). Subfolders that
+    train tiny models use it as an autouse fixture."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

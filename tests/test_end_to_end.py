@@ -11,6 +11,7 @@ import pytest
 from openeurollm.pipeline.manifest import Manifest
 from openeurollm.pipeline.runner import run_pipeline
 from openeurollm.pipeline.stage import STAGE_ORDER
+from openeurollm.report.html import SECTIONS
 
 from .conftest import REPO, SMALL_LANGS, SmallRun, small_recipe
 
@@ -87,15 +88,7 @@ def test_end_to_end_small_recipe(small_run: SmallRun) -> None:
 
     # report
     page = (run / "report.html").read_text()
-    for section in (
-        "funnel",
-        "mix",
-        "tokenizer",
-        "training",
-        "evaluation",
-        "compliance",
-        "provenance",
-    ):
+    for section in SECTIONS:
         assert f'id="{section}"' in page
 
     # a second run reuses everything

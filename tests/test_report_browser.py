@@ -7,18 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from openeurollm.report.html import SECTIONS
+
 from .conftest import REPO, SmallRun
 
-SECTIONS = (
-    "overview",
-    "funnel",
-    "mix",
-    "tokenizer",
-    "training",
-    "evaluation",
-    "compliance",
-    "provenance",
-)
 CHARTS = (
     "chart-funnel",
     "chart-mix",

@@ -183,19 +183,24 @@ def _valid_warc(path: Path) -> bytes:
 mutations = st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), max_size=6)
 
 
+def _mutated(base: Path, name: str, make, flips: list[tuple[int, int]], cut: int) -> Path:
+    """A valid file (made once) with bytes flipped and its tail cut off."""
+    good = base / f"good-{name}"
+    blob = bytearray(good.read_bytes() if good.exists() else make(good))
+    for offset, xor in flips:
+        blob[offset % len(blob)] ^= xor
+    path = base / name
+    path.write_bytes(bytes(blob[: max(1, len(blob) - cut % len(blob))]))
+    return path
+
+
 @FUZZ
 @given(flips=mutations, cut=st.integers(0, 10**6))
 def test_parquet_reader_never_raises(
     tmp_path_factory, flips: list[tuple[int, int]], cut: int
 ) -> None:
     FAULTS["fuzz_cases"] += 1
-    base = tmp_path_factory.getbasetemp()
-    good = base / "fuzz-good.parquet"
-    blob = bytearray(good.read_bytes() if good.exists() else _valid_parquet(good))
-    for offset, xor in flips:
-        blob[offset % len(blob)] ^= xor
-    path = base / "fuzz.parquet"
-    path.write_bytes(bytes(blob[: max(1, len(blob) - cut % len(blob))]))
+    path = _mutated(tmp_path_factory.getbasetemp(), "fuzz.parquet", _valid_parquet, flips, cut)
     _read_all(path, "parquet")
 
 
@@ -203,11 +208,5 @@ def test_parquet_reader_never_raises(
 @given(flips=mutations, cut=st.integers(0, 10**6))
 def test_warc_reader_never_raises(tmp_path_factory, flips: list[tuple[int, int]], cut: int) -> None:
     FAULTS["fuzz_cases"] += 1
-    base = tmp_path_factory.getbasetemp()
-    good = base / "fuzz-good.warc.gz"
-    blob = bytearray(good.read_bytes() if good.exists() else _valid_warc(good))
-    for offset, xor in flips:
-        blob[offset % len(blob)] ^= xor
-    path = base / "fuzz.warc.gz"
-    path.write_bytes(bytes(blob[: max(1, len(blob) - cut % len(blob))]))
+    path = _mutated(tmp_path_factory.getbasetemp(), "fuzz.warc.gz", _valid_warc, flips, cut)
     _read_all(path, "warc")

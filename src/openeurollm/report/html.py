@@ -14,6 +14,17 @@ from typing import Any
 from openeurollm.report.svg import bar_chart, line_chart
 
 NOT_RECORDED = "not recorded"
+# The page's sections, in order (their ids are the anchors and what tests look for).
+SECTIONS = (
+    "overview",
+    "funnel",
+    "mix",
+    "tokenizer",
+    "training",
+    "evaluation",
+    "compliance",
+    "provenance",
+)
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1f2937;background:#f8fafc}
@@ -329,16 +340,10 @@ class ReportBuilder:
         )
 
     def build(self) -> str:
-        sections = [
-            ("overview", self.overview),
-            ("funnel", self.funnel),
-            ("mix", self.mixing),
-            ("tokenizer", self.tokenizer),
-            ("training", self.training),
-            ("evaluation", self.evaluation),
-            ("compliance", self.compliance),
-            ("provenance", self.provenance),
-        ]
+        builders = {"overview": self.overview, "funnel": self.funnel, "mix": self.mixing,
+                    "tokenizer": self.tokenizer, "training": self.training, "evaluation": self.evaluation,
+                    "compliance": self.compliance, "provenance": self.provenance}  # fmt: skip
+        sections = [(ident, builders[ident]) for ident in SECTIONS]
         nav = "".join(f'<a href="#{ident}">{ident.capitalize()}</a>' for ident, _ in sections)
         body = "".join(fn() for _, fn in sections)
         return (

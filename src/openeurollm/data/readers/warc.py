@@ -86,7 +86,10 @@ def read_warc(path: Path, spec: InputSpec) -> Iterator[Document | Quarantined]:
                 if not body:
                     yield Quarantined(where, "empty HTTP body", url)
                     continue
-                html = bytes_to_str(body, record.http_charset or detect_encoding(body))
+                try:
+                    html = bytes_to_str(body, record.http_charset or detect_encoding(body))
+                except LookupError:  # a charset name no codec knows: sniff the bytes instead
+                    html = bytes_to_str(body, detect_encoding(body))
                 text = extract_plain_text(html, main_content=True, alt_texts=False)
                 if not text.strip():
                     yield Quarantined(where, "no main text in HTML", url)

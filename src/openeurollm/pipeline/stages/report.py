@@ -7,7 +7,7 @@ from typing import Any
 from openeurollm.config import Recipe
 from openeurollm.pipeline.fileio import atomic_open
 from openeurollm.pipeline.stage import STAGE_ORDER, STAGES, Stage, StageContext
-from openeurollm.report.html import ReportBuilder
+from openeurollm.report.html import SECTIONS, ReportBuilder
 
 
 @STAGES.register("report")
@@ -25,7 +25,6 @@ class ReportStage(Stage):
             page = ReportBuilder(ctx.run_dir, ctx.entries, title, link_prefix=prefix).build()
             with atomic_open(path) as fh:
                 fh.write(page)
-            sections = [s for s in ("overview", "funnel", "mix", "tokenizer", "training", "evaluation",
-                                    "compliance", "provenance") if f'id="{s}"' in page]  # fmt: skip
+            sections = [s for s in SECTIONS if f'id="{s}"' in page]
         ctx.log.info("report: %s (%d sections)", ctx.run_dir / "report.html", len(sections))
         return {"path": "report.html", "sections": sections}
