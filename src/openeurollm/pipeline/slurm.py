@@ -141,8 +141,11 @@ def job_states(job_id: str) -> dict[str, str]:
         check=False,
         timeout=60,
     )
-    if result.returncode != 0:  # "Invalid job id": purged from the controller, long finished
-        return {}
+    if result.returncode != 0:
+        if "invalid job id" in (result.stderr + result.stdout).lower():
+            return {}  # purged from the controller: long finished
+        # Anything else (a busy controller timing out, say) tells us nothing: keep waiting.
+        return {job_id: "UNKNOWN"}
     states = {}
     for line in result.stdout.splitlines():
         fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
@@ -279,7 +282,9 @@ def train_script(recipe: Recipe, train_dir: Path, job_file: Path, nproc_per_node
         "pid=$!",
         # `wait` returns early when a trapped signal arrives; keep waiting for srun itself.
         'while true; do wait "$pid"; rc=$?; kill -0 "$pid" 2>/dev/null || break; done',
-        f'if [ -e {stop} ]; then echo "stop requested: requeue"; scontrol requeue "$SLURM_JOB_ID"; exit 0; fi',
+        # Requeue, then wait to be stopped by it: exiting at once can complete the job before
+        # the requeue takes hold.
+        f'if [ -e {stop} ]; then echo "stop requested: requeue"; scontrol requeue "$SLURM_JOB_ID" && sleep 600; exit 1; fi',
         'exit "$rc"',
     ]
     return "\n".join(lines) + "\n"
