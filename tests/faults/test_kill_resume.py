@@ -36,9 +36,9 @@ KILLS = {
     "mix": 2,
     "tokenizer": 3,
     "shards": 3,
-    "train": 7,
-    "eval": 4,
-    "release": 4,
+    "train": 9,
+    "eval": 6,
+    "release": 6,
     "report": 2,
 }
 MIN_INJECTED = 20
