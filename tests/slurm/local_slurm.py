@@ -75,6 +75,10 @@ class LocalSlurm:
             "SlurmUser": "root",
             "SlurmdUser": "root",
             "AuthType": "auth/munge",
+            # Slurm holds a requeued job for cred_expire + 1 s (120 s by default) so that the
+            # node has dropped the old run's revoked credential before the job starts again
+            # (starting earlier fails with "Job credential revoked"). A short wait for tests.
+            "AuthInfo": "cred_expire=10",
             "StateSaveLocation": s / "state",
             "SlurmdSpoolDir": s / "spool",
             "SlurmctldPidFile": s / "slurmctld.pid",

@@ -79,21 +79,6 @@ def test_srun_torchrun_requeue_and_resume(
     train_dir = recipe.run_dir / "train"
     warned: list[str] = []
 
-    def release_requeued(job_id: str, deadline: float) -> None:
-        """Slurm holds a requeued job for 120 s (BeginTime); a test need not wait for that."""
-        while time.monotonic() < deadline:
-            state = subprocess.run(
-                ["squeue", "-h", "-j", job_id, "-o", "%T %r"], capture_output=True, text=True
-            )
-            if not state.stdout.strip():
-                return
-            if state.stdout.startswith("PENDING") and "BeginTime" in state.stdout:
-                subprocess.run(
-                    ["scontrol", "update", f"JobId={job_id}", "StartTime=now"], check=True
-                )
-                return
-            time.sleep(0.2)
-
     def warn_when_training() -> None:
         """Play Slurm's time-limit warning once the job has trained a few steps."""
         deadline = time.monotonic() + 300
@@ -107,7 +92,6 @@ def test_srun_torchrun_requeue_and_resume(
                     if name.endswith("-train"):
                         subprocess.run(["scancel", "--batch", "--signal=USR1", job_id], check=True)
                         warned.append(job_id)
-                        release_requeued(job_id, deadline)
                         return
             time.sleep(0.2)
 

@@ -290,8 +290,9 @@ def train_script(recipe: Recipe, train_dir: Path, job_file: Path, nproc_per_node
     return "\n".join(lines) + "\n"
 
 
-def run_training(recipe: Recipe, train_dir: Path, job_file: Path, nproc_per_node: int) -> None:
-    """Submit the training job and wait until it has left the queue (requeues included)."""
+def run_training(recipe: Recipe, train_dir: Path, job_file: Path, nproc_per_node: int) -> str:
+    """Submit the training job and wait until it has left the queue (requeues included).
+    Returns the job id; the job's output is in `train_dir/slurm/JOBID.log`."""
     cfg = recipe.executor.slurm
     (train_dir / "slurm").mkdir(parents=True, exist_ok=True)
     script = train_dir / "slurm" / "train.sbatch"
@@ -305,3 +306,4 @@ def run_training(recipe: Recipe, train_dir: Path, job_file: Path, nproc_per_node
         nproc_per_node,
     )
     wait_for(job_id, cfg.poll_seconds, lambda: 0, 1, "train")
+    return job_id

@@ -79,11 +79,14 @@ def _run_on_slurm(ctx: StageContext) -> dict[str, Any]:
     summary.unlink(missing_ok=True)
     slurm = ctx.recipe.executor.slurm
     per_node = slurm.gpus_per_node or ctx.recipe.train.nproc
-    run_training(ctx.recipe, ctx.out, ctx.out / JOB_FILE, per_node)
+    job_id = run_training(ctx.recipe, ctx.out, ctx.out / JOB_FILE, per_node)
     if not summary.is_file():
+        log_file = ctx.out / "slurm" / f"{job_id}.log"
+        lines = log_file.read_text(errors="replace").splitlines() if log_file.is_file() else []
+        tail = "\n".join(f"  | {line}" for line in lines[-15:])
         raise StageError(
-            f"train: the Slurm job ended before training finished; see the logs in {ctx.out / 'slurm'}. "
-            "Run again to continue from the last checkpoint"
+            f"train: Slurm job {job_id} ended before training finished; its log {log_file} "
+            f"ends with:\n{tail}\nRun again to continue from the last checkpoint"
         )
     return json.loads(summary.read_text(encoding="utf-8"))
 
