@@ -79,8 +79,13 @@ def apply_activation_checkpointing(model: nn.Module) -> None:
         block.forward = functools.partial(checkpoint, block.forward, use_reentrant=False)
 
 
-def apply_compile(model: nn.Module) -> None:
-    """Compile block by block: all blocks share one graph, so compile time stays flat in depth."""
+def apply_compile(model: nn.Module, scope: str = "blocks") -> None:
+    """Compile in place (parameter names do not change). "blocks": block by block, all blocks
+    sharing one graph, so compile time stays flat in depth; "model": one graph for the whole
+    forward, which also fuses the embedding, final norm and output head."""
+    if scope == "model":
+        model.compile(dynamic=False)
+        return
     for block in model.layers:  # type: ignore[union-attr]
         block.compile(dynamic=False)
 
@@ -101,7 +106,7 @@ def parallelize(model: nn.Module, cfg: Any, info: DistInfo) -> nn.Module:
     if cfg.activation_checkpointing:
         apply_activation_checkpointing(model)
     if cfg.compile:
-        apply_compile(model)
+        apply_compile(model, cfg.compile_scope)
     strategy = parallel_strategy(cfg, info.world_size)
     if strategy == "fsdp":
         apply_fsdp(model, bf16=cfg.dtype == "bf16")
