@@ -12,8 +12,18 @@ machine's spikes out; the ratio is what to read. Goal: ratio >= 2.
             the whole model compiled as one graph, loss compiled, math attention, all cores)
 
 Usage: python benchmarks/train.py [--steps 30] [--warmup 10] [--rounds 2] [--settings JSON]
+       python benchmarks/train.py --mfu 1B [--mfu-batch 8] [--mfu-seq 2048] [--settings JSON]
 
-The last line of output is one JSON object:
+With --mfu FLAVOR it measures instead the model FLOPs utilization of our trainer alone on the
+best device there is (one GPU when there is one): the flavor at its real vocabulary, bf16,
+compiled blocks, fused AdamW; MFU = tokens/s x FLOPs per token (6N + attention) / the
+device's peak from the table in train/metrics.py (the median of the metrics rows after the
+warm-up). Its last line is:
+  {"benchmark": "train_mfu", "flavor": str, "params": int, "device": str, "batch": int,
+   "seq_len": int, "steps": int, "warmup": int, "settings": {...}, "tokens_per_s": float,
+   "mfu": float | null, "peak_flops": float | null, "flops_per_token": int}
+
+Otherwise the last line of output is one JSON object:
   {"benchmark": "train", "model": "debug", "params": int, "batch": 16, "seq_len": 128,
    "threads": int, "steps": int, "warmup": int, "rounds": int, "settings": {...},
    "baseline_tokens_per_s": float, "trainer_tokens_per_s": float, "ratio": float,
@@ -52,14 +62,17 @@ DEFAULT_SETTINGS = {
 }
 
 
-def write_shards(root: Path, langs: int = 8, tokens_per_lang: int = 20_000) -> None:
+def write_shards(
+    root: Path, langs: int = 8, tokens_per_lang: int = 20_000, vocab: int = VOCAB
+) -> None:
     """Zipf-distributed token ids (text-like frequencies), one shard per language."""
     rng = np.random.default_rng(0)
+    dtype = "uint16" if vocab <= 2**16 else "uint32"
     meta_langs = {}
     for i in range(langs):
         lang = f"l{i}"
-        with ShardWriter(root, lang, "uint16", max_tokens=tokens_per_lang) as writer:
-            ids = np.minimum(rng.zipf(1.2, tokens_per_lang), VOCAB - 1)
+        with ShardWriter(root, lang, dtype, max_tokens=tokens_per_lang) as writer:
+            ids = np.minimum(rng.zipf(1.2, tokens_per_lang), vocab - 1)
             for doc in np.array_split(ids, tokens_per_lang // 200):
                 writer.add(doc)
         info = writer.shards
@@ -68,7 +81,7 @@ def write_shards(root: Path, langs: int = 8, tokens_per_lang: int = 20_000) -> N
             "files": [s.path for s in info],
             "tokens": sum(s.tokens for s in info),
         }
-    meta = {"dtype": "uint16", "vocab_size": VOCAB, "eos_id": 1, "languages": meta_langs,
+    meta = {"dtype": dtype, "vocab_size": vocab, "eos_id": 1, "languages": meta_langs,
             "total_tokens": sum(v["tokens"] for v in meta_langs.values())}  # fmt: skip
     (root / "meta.json").write_text(json.dumps(meta))
 
@@ -103,14 +116,55 @@ def trainer(shards: Path, out: Path, steps: int, warmup: int, settings: dict) ->
     return float(np.median([r["tokens_per_s"] for r in rows if r["step"] > warmup]))
 
 
+def mfu(flavor: str, batch: int, seq: int, steps: int, warmup: int, settings: dict) -> dict:
+    """Our trainer alone on `flavor` on the best device: tokens/s and MFU from its metrics."""
+    margs = model_args(flavor)
+    cfg = TrainConfig(steps=steps, batch_size=batch, seq_len=seq, log_every=1,
+                      checkpoint_every=10 * steps, **settings)  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        shards = Path(tmp) / "shards"
+        write_shards(shards, tokens_per_lang=max(20_000, 4 * batch * (seq + 1)),
+                     vocab=margs.vocab_size)  # fmt: skip
+        job = Job(model=margs.to_dict(), train=cfg.model_dump(), seed=0, shards=str(shards),
+                  out=str(Path(tmp) / "run"), resume=False, flavor=flavor)  # fmt: skip
+        summary = train(job)
+        rows = [
+            json.loads(x) for x in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()
+        ]
+    rows = [r for r in rows if r["step"] > warmup]
+    mfus = [r["mfu"] for r in rows if r.get("mfu") is not None]
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else summary["device"]
+    tokens_per_s = float(np.median([r["tokens_per_s"] for r in rows]))
+    value = float(np.median(mfus)) if mfus else None
+    peak = tokens_per_s * summary["flops_per_token"] / value if value else None
+    print(f"{flavor} on {device}: {tokens_per_s:,.0f} tokens/s, MFU "
+          f"{'n/a' if value is None else f'{100 * value:.1f}%'} (goal >= 45% on a GPU)")  # fmt: skip
+    return {
+        "benchmark": "train_mfu", "flavor": flavor, "params": num_params(margs),
+        "device": device, "batch": batch, "seq_len": seq, "steps": steps, "warmup": warmup,
+        "settings": settings, "tokens_per_s": round(tokens_per_s, 1),
+        "mfu": None if value is None else round(value, 4),
+        "peak_flops": None if peak is None else round(peak), "flops_per_token": summary["flops_per_token"],
+    }  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--settings", type=json.loads, default=DEFAULT_SETTINGS)
+    parser.add_argument("--settings", type=json.loads, default=None)
+    parser.add_argument("--mfu", metavar="FLAVOR", help="measure MFU of FLAVOR instead")
+    parser.add_argument("--mfu-batch", type=int, default=8)
+    parser.add_argument("--mfu-seq", type=int, default=2048)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.mfu:
+        settings = args.settings or {"dtype": "bf16", "compile": True, "deterministic": False}
+        result = mfu(args.mfu, args.mfu_batch, args.mfu_seq, args.steps, args.warmup, settings)
+        print(json.dumps(result))
+        return 0
+    args.settings = args.settings or DEFAULT_SETTINGS
     threads = torch.get_num_threads()
     settings = {"threads": threads, **args.settings}
     base_runs, ours_runs = [], []

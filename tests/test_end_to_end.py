@@ -104,3 +104,42 @@ def test_end_to_end_small_recipe(small_run: SmallRun) -> None:
     assert _ran(changed, mark) == ["train", "eval", "release", "report"]
     # put the run back as it was for the other tests that read it
     run_pipeline(small_recipe(small_run.root))
+
+
+@pytest.mark.slow
+def test_release_reports_collection_period_and_domain_sizes(small_run: SmallRun) -> None:
+    """The AI Office summary's dates and top-domain sizes come from the documents themselves."""
+    days = [
+        json.loads(line)["crawl_date"]
+        for p in (REPO / "data" / "demo" / "corpus").glob("*.jsonl")
+        for line in p.open(encoding="utf-8")
+        if '"crawl_date"' in line
+    ]
+    rec = small_run.manifest.records()  # type: ignore[attr-defined]
+    assert (rec["ingest"]["collection_start"], rec["ingest"]["collection_end"]) == (
+        min(days),
+        max(days),
+    )
+    release = small_run.run_dir / "release"
+    summary = (release / "training_content_summary.md").read_text(encoding="utf-8")
+    period = f"{min(days)[5:7]}/{min(days)[:4]}-{max(days)[5:7]}/{max(days)[:4]}"
+    assert f"| {period} |" in summary  # the demo dataset's row in 2.1
+    assert f"Latest date of data acquisition: {max(days)[5:7]}/{max(days)[:4]};" in summary
+    assert "no crawl recorded for this run" in summary  # JSONL datasets, no WARC crawl
+
+    domains = rec["curate"]["optout"]
+    assert sum(v["bytes"] for v in domains.values()) <= rec["ingest"]["bytes"]
+    table = summary.split("Most relevant domain names", 1)[1].split("###", 1)[0]
+    rows = [
+        r.split("|")[1:-1] for r in table.splitlines() if r.startswith("| ") and ".example" in r
+    ]
+    sizes = [int(r[2].strip().replace(",", "")) for r in rows]
+    assert rows and sizes == sorted(sizes, reverse=True)
+    top = rows[0][0].strip()
+    assert (
+        sizes[0]
+        == domains[top]["bytes"]
+        == max(v["bytes"] for d, v in domains.items() if not v["opted_out_docs"])
+    )
+    croissant = json.loads((release / "croissant.json").read_text(encoding="utf-8"))
+    assert croissant["rai:dataCollectionTimeframe"] == f"{min(days)}/{max(days)}"

@@ -141,6 +141,7 @@ def test_each_planted_problem_handled(run) -> None:
     assert rec["dropped_by_reason"]["lang_not_target"] == 1
     assert rec["optout"]["blog.reserved.example"] == {
         "docs": 1,
+        "bytes": len(planted["optout"].encode("utf-8")),
         "opted_out_docs": 1,
         "rules": {"domain_list:optout.txt": 1},
     }

@@ -95,6 +95,24 @@ def test_bad_records_quarantined_and_counts_reconcile(tmp_path: Path) -> None:
     assert any(r.startswith("invalid UTF-8") for r in reasons)
 
 
+def test_ingest_records_the_collection_period(tmp_path: Path) -> None:
+    """Our `crawl_date`, a Common Crawl export's ISO timestamp in `date`, or no date at all."""
+    rows = [
+        {"text": "a b c", "lang": "en", "crawl_date": "2025-02-10"},
+        {"text": "d e f", "lang": "en", "date": "2024-11-03T08:15:00Z"},
+        {"text": "g h i", "lang": "en", "date": "last spring"},
+        {"text": "j k l", "lang": "en"},
+        {"text": "m n o", "lang": "en", "crawl_date": "2025-07-01"},
+    ]
+    path = tmp_path / "dated.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    stats = ingest_file(
+        str(path), _spec().model_dump(), str(tmp_path / "o"), str(tmp_path / "q.jsonl")
+    )
+    assert (stats["collection_start"], stats["collection_end"]) == ("2024-11-03", "2025-07-01")
+    assert stats["undated_docs"] == 2
+
+
 def test_50mb_single_line_is_quarantined_without_loading_it(tmp_path: Path) -> None:
     path = tmp_path / "huge.jsonl"
     with open(path, "wb") as fh:

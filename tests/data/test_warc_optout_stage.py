@@ -76,11 +76,17 @@ def test_warc_crawl_optouts_recorded_per_domain(tmp_path: Path) -> None:
     assert rules["noai.example"] == "noai_meta"
     assert rules["tdmjson.example"] == "tdmrep_json"
     assert rules["listed.example"] == "domain_list:list.txt"
-    assert rec["optout"]["robots.example"] == {
+    robots = rec["optout"]["robots.example"]
+    assert robots.pop("bytes") > 0  # size of content per domain, for the public summary
+    assert robots == {
         "docs": 2,
         "opted_out_docs": 1,
         "rules": {"robots_txt:CCBot": 1, "none": 1},
     }
+    # the WARC-Date of the first and last record: the crawl period in the public summary
+    ingest = manifest.entry("ingest")["record"]
+    assert ingest["crawl"] == {"start": "2025-03-01", "end": "2025-03-08"}
+    assert ingest["undated_docs"] == 0
     assert rec["docs_in"] == 8 == rec["docs_kept"] + rec["docs_dropped"]
     assert rec["optout_docs_removed"] == 6
     assert rec["steps"]["langid"]["und"]["docs_in"] == 8  # WARC pages carry no language label

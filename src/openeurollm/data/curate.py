@@ -190,9 +190,10 @@ class Curator:
         self.stats.seen("optout", lang, nbytes, nwords)
         opt = self.optout.decide(doc)
         entry = self.optout_decisions.setdefault(
-            opt.domain or "(none)", {"docs": 0, "opted_out_docs": 0, "rules": {}}
+            opt.domain or "(none)", {"docs": 0, "bytes": 0, "opted_out_docs": 0, "rules": {}}
         )
         entry["docs"] += 1
+        entry["bytes"] += nbytes
         entry["rules"][opt.rule] = entry["rules"].get(opt.rule, 0) + 1
         if opt.opted_out:
             entry["opted_out_docs"] += 1

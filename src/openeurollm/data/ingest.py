@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from itertools import chain, islice
 from pathlib import Path
@@ -13,6 +14,18 @@ from openeurollm.data.docstore import write_documents
 from openeurollm.data.document import Document
 from openeurollm.data.readers import READERS, Quarantined
 from openeurollm.pipeline.fileio import atomic_open
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def collection_day(meta: dict[str, Any]) -> str | None:
+    """The day a document was collected (YYYY-MM-DD): `crawl_date` (our readers take it
+    from WARC-Date) or `date` (as in FineWeb and other Common Crawl exports)."""
+    for key in ("crawl_date", "date"):
+        value = meta.get(key)
+        if isinstance(value, str) and (m := _ISO_DAY.match(value.strip())):
+            return m.group(0)
+    return None
 
 
 def ingest_file(
@@ -29,7 +42,8 @@ def ingest_file(
     langs: Counter[str] = Counter()
     lang_bytes: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-    stats = {"docs": 0, "bytes": 0}
+    stats = {"docs": 0, "bytes": 0, "undated": 0}
+    days: list[str] = []  # first and last collection day seen (ISO dates sort as text)
 
     with atomic_open(Path(quarantine_path)) as qfh:
 
@@ -45,6 +59,13 @@ def ingest_file(
                 stats["bytes"] += size
                 langs[item.lang] += 1
                 lang_bytes[item.lang] += size
+                day = collection_day(item.meta)
+                if day is None:
+                    stats["undated"] += 1
+                elif not days:
+                    days[:] = [day, day]
+                else:
+                    days[:] = [min(days[0], day), max(days[1], day)]
                 yield item
 
         # Shards of at most docs_per_shard documents, so one big input file still gives
@@ -66,4 +87,7 @@ def ingest_file(
         "docs_per_label": dict(sorted(langs.items())),
         "bytes_per_label": dict(sorted(lang_bytes.items())),
         "quarantined": dict(sorted(reasons.items())),
+        "collection_start": days[0] if days else None,
+        "collection_end": days[1] if days else None,
+        "undated_docs": stats["undated"],
     }

@@ -15,11 +15,13 @@ from typing import Any
 from openeurollm.release.facts import MISSING, NOT_RECORDED, Facts, fmt
 from openeurollm.release.model_card import architecture_line, table
 from openeurollm.release.sections import (
+    collection_months,
     curation_summary,
     ddmmyyyy,
     domain_rows,
     eval_summary,
     language_table,
+    mmyyyy,
     modalities,
     optout_summary,
     size_bin,
@@ -59,10 +61,10 @@ def _public_sources(f: Facts) -> tuple[str, str]:
             g["docs"],
             g["bytes"],
             f"{100 * share:.1f}%",
+            collection_months(g.get("collection_start"), g.get("collection_end")),
         ]
         (rows if share > 0.03 else small).append(row)
-    large = table(["dataset", "licence", "files", "documents", "bytes", "share"], rows)
-    large += "\nCollection period of each dataset: not recorded (no collection dates in the ingest record).\n"
+    large = table(["dataset", "licence", "files", "documents", "bytes", "share", "collected"], rows)
     other = (
         f"{len(small)} smaller dataset(s) (each at most 3% of the public data): "
         + ", ".join(f"{r[0]} ({fmt(r[4])} bytes)" for r in small)
@@ -109,7 +111,7 @@ Training Content for general-purpose AI models, C(2025) 5235, 24 July 2025.
 - Modalities present in the training data: {modalities(f)}
 - Training data size (text): {size_bin(tokens)} ({fmt(tokens)} tokens seen in training; {f.r("shards", "total_tokens")} distinct tokens in the shards; {f.r("mix", "train_bytes")} bytes)
 - Types of content: {f.r("curate", "domain_classifier")}
-- Latest date of data acquisition: {f.r("ingest", "collection_end")}; continuous training after it: {f.r("train", "continuous")}
+- Latest date of data acquisition: {mmyyyy(f.rec("ingest", "collection_end"))}; continuous training after it: {f.r("train", "continuous")}
 - Linguistic characteristics of the overall training data:
 
 {language_table(f)}
@@ -136,11 +138,11 @@ Training Content for general-purpose AI models, C(2025) 5235, 24 July 2025.
 - Crawler name(s): {fmt(crawler.get("user_agent")) if isinstance(crawler, dict) else NOT_RECORDED}
 - Purpose of the crawler(s): {f.provided("crawler_purpose")}
 - General behaviour of the crawler(s): {fmt(crawler.get("robots_policy")) if isinstance(crawler, dict) else NOT_RECORDED}
-- Period of data collection: {f.r("ingest", "crawl", "start")} to {f.r("ingest", "crawl", "end")}
+- Period of data collection: {collection_months(f.r("ingest", "crawl", "start"), f.r("ingest", "crawl", "end")) if crawler or f.rec("ingest", "crawl") else "no crawl recorded for this run"}
 - Content types and online sources: {modalities(f)}, web pages recorded with their URLs
 - Most relevant domain names ({basis}):
 
-{table(["domain", "documents"], rows)}
+{table(["domain", "documents", "bytes"], rows)}
 ### 2.4 User data
 
 - Data from user interactions with the model: {_yes_no(c.user_data, "user_data")}

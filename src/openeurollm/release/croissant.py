@@ -131,6 +131,7 @@ def build(f: Facts) -> dict[str, Any]:
         "rai:dataCollection": "Documents read from the source files: "
         + ", ".join(f"{g['name']} ({fmt(g['docs'])} documents)" for g in sources_by_name(f)),
         "rai:dataCollectionType": "Secondary data analysis",
+        **_timeframe(f),
         "rai:dataPreprocessingProtocol": curation_summary(f),
         "rai:personalSensitiveInformation": (
             f"Personal data masked by kind: {fmt(f.rec('curate', 'pii_total'))}"
@@ -140,6 +141,14 @@ def build(f: Facts) -> dict[str, Any]:
         "rai:dataReleaseMaintenancePlan": "Regenerated from the run records by each run of the recipe.",
     }
     return doc
+
+
+def _timeframe(f: Facts) -> dict[str, str]:
+    """The collection period as an ISO 8601 interval, when the documents carry dates."""
+    start, end = f.rec("ingest", "collection_start"), f.rec("ingest", "collection_end")
+    if isinstance(start, str) and isinstance(end, str):
+        return {"rai:dataCollectionTimeframe": f"{start}/{end}"}
+    return {}
 
 
 def render(f: Facts) -> str:

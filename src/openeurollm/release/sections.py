@@ -23,6 +23,9 @@ def sources_by_name(f: Facts) -> list[dict[str, Any]]:
         agg["docs"] += int(s.get("docs") or 0)
         agg["bytes"] += int(s.get("bytes") or 0)
         agg["licenses"].add(s.get("license") or NOT_RECORDED)
+        for key, pick in (("collection_start", min), ("collection_end", max)):
+            if s.get(key):
+                agg[key] = pick(filter(None, (agg.get(key), s[key])))
         agg["formats"].add(s.get("format") or NOT_RECORDED)
     for agg in out.values():
         agg["licenses"] = sorted(agg["licenses"])
@@ -92,18 +95,21 @@ def domain_optout(v: dict[str, Any]) -> tuple[bool, list[str], int]:
 
 
 def domain_rows(f: Facts, top_fraction: float = 0.10) -> tuple[list[list[Any]], str]:
-    """Top domains of the curated data, by recorded documents per domain (the opt-out step
-    decides every domain it sees and counts its documents)."""
+    """Top domains of the data, by size of content (bytes of text the opt-out step saw per
+    domain; documents where an older record has no bytes)."""
     domains = f.rec("curate", "optout")
     if not domains:
         return [], NOT_RECORDED
     kept = {d: v for d, v in domains.items() if not domain_optout(v)[0]}
-    ranked = sorted(kept.items(), key=lambda kv: (-int(kv[1].get("docs", 0)), kv[0]))
+    by_bytes = all("bytes" in v for v in kept.values())
+    size = "bytes" if by_bytes else "docs"
+    ranked = sorted(kept.items(), key=lambda kv: (-int(kv[1].get(size, 0)), kv[0]))
     n = max(1, round(len(ranked) * top_fraction))
-    rows = [[d, v.get("docs")] for d, v in ranked[:n]]
+    rows = [[d, v.get("docs"), v.get("bytes", NOT_RECORDED)] for d, v in ranked[:n]]
+    measure = "bytes of text" if by_bytes else "documents (bytes per domain: not recorded)"
     basis = (
-        f"top {n} of {len(ranked)} domains ({top_fraction:.0%}), ranked by documents seen by the "
-        "opt-out step; bytes per domain: not recorded"
+        f"top {n} of {len(ranked)} domains ({top_fraction:.0%}), ranked by {measure} seen by "
+        "the opt-out step, before quality filtering and deduplication"
     )
     return rows, basis
 
@@ -160,6 +166,20 @@ def eval_summary(f: Facts) -> str:
     from openeurollm.release.model_card import eval_tables
 
     return eval_tables(f)
+
+
+def mmyyyy(iso: Any) -> str:
+    """An ISO day as the AI Office template writes dates of collection (MM/YYYY)."""
+    if not (isinstance(iso, str) and len(iso) >= 7):
+        return NOT_RECORDED
+    return f"{iso[5:7]}/{iso[:4]}"
+
+
+def collection_months(start: Any, end: Any) -> str:
+    """A collection period as the template writes it (MM/YYYY-MM/YYYY), from ISO days."""
+    if NOT_RECORDED in (mmyyyy(start), mmyyyy(end)):
+        return NOT_RECORDED
+    return f"{mmyyyy(start)}-{mmyyyy(end)}"
 
 
 def ddmmyyyy(iso: str) -> str:

@@ -191,8 +191,11 @@ class CurateStage(Stage):
             for lang, counts in r["pii"].items():
                 pii.setdefault(lang, Counter()).update(counts)
             for domain, d in r["optout"].items():
-                tgt = optout.setdefault(domain, {"docs": 0, "opted_out_docs": 0, "rules": {}})
+                tgt = optout.setdefault(
+                    domain, {"docs": 0, "bytes": 0, "opted_out_docs": 0, "rules": {}}
+                )
                 tgt["docs"] += d["docs"]
+                tgt["bytes"] += d.get("bytes", 0)
                 tgt["opted_out_docs"] += d["opted_out_docs"]
                 for rule, k in d["rules"].items():
                     tgt["rules"][rule] = tgt["rules"].get(rule, 0) + k

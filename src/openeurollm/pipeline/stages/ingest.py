@@ -78,6 +78,9 @@ class IngestStage(Stage):
                     "docs": stats["docs"],
                     "bytes": stats["bytes"],
                     "quarantined": sum(stats["quarantined"].values()),
+                    "collection_start": stats.get("collection_start"),
+                    "collection_end": stats.get("collection_end"),
+                    "undated_docs": stats.get("undated_docs", 0),
                 }
             )
         docs = sum(s["docs"] for s in sources)
@@ -94,5 +97,25 @@ class IngestStage(Stage):
             "docs_per_label": dict(sorted(per_label.items())),
             "bytes_per_label": dict(sorted(bytes_per_label.items())),
             "quarantined": dict(sorted(quarantined.items())),
+            **collection_period(sources),
             "sources": sources,
         }
+
+
+def collection_period(sources: list[dict[str, Any]]) -> dict[str, Any]:
+    """First and last collection day over all sources, and over the crawls among them (WARC
+    input: pages fetched by a crawler rather than a published dataset); None when undated."""
+
+    def period(rows: list[dict[str, Any]]) -> dict[str, str | None]:
+        starts = [r["collection_start"] for r in rows if r["collection_start"]]
+        ends = [r["collection_end"] for r in rows if r["collection_end"]]
+        return {"start": min(starts, default=None), "end": max(ends, default=None)}
+
+    overall = period(sources)
+    crawls = [s for s in sources if s["format"] == "warc"]
+    return {
+        "collection_start": overall["start"],
+        "collection_end": overall["end"],
+        "undated_docs": sum(s["undated_docs"] for s in sources),
+        **({"crawl": period(crawls)} if crawls else {}),
+    }
