@@ -266,7 +266,7 @@ def train_script(recipe: Recipe, train_dir: Path, job_file: Path, nproc_per_node
     launcher = (
         f"{command_prefix(cfg, gpus=cfg.gpus_per_node > 0)}{shlex.quote(python_of(cfg))} -m torch.distributed.run "
         f'--nnodes="$SLURM_NNODES" --nproc_per_node={nproc_per_node} --rdzv_id="$SLURM_JOB_ID" '
-        f'--rdzv_backend=c10d --rdzv_endpoint="$head:29500" -m {TRAIN_ENTRY} --job {shlex.quote(str(job_file))}'
+        f'--rdzv_backend=c10d --rdzv_endpoint="$head:$port" -m {TRAIN_ENTRY} --job {shlex.quote(str(job_file))}'
     )
     lines = [
         "#!/bin/bash",
@@ -278,6 +278,8 @@ def train_script(recipe: Recipe, train_dir: Path, job_file: Path, nproc_per_node
         'echo "train job $SLURM_JOB_ID start (restart ${SLURM_RESTART_COUNT:-0}) on $SLURM_JOB_NODELIST"',
         f"trap 'touch {stop}' USR1 TERM",
         'head=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
+        # A rendezvous port per job: jobs sharing a node must not meet on one fixed port.
+        "port=$((20000 + SLURM_JOB_ID % 20000))",
         f"srun --kill-on-bad-exit=1 {launcher} &",
         "pid=$!",
         # `wait` returns early when a trapped signal arrives; keep waiting for srun itself.
