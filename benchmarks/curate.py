@@ -57,8 +57,8 @@ import numpy as np
 import py3langid
 
 from openeurollm import EU_LANGUAGES, EXTRA_LANGUAGES
-from openeurollm.data.dedup.clusters import UnionFind, join_equal_keys
-from openeurollm.data.dedup.minhash import MinHasher, band_hashes, shingles
+from openeurollm.data.dedup.evaluate import lsh_pair_recall, near_duplicate
+from openeurollm.data.dedup.minhash import MinHasher
 from openeurollm.data.langid import LanguageId
 from openeurollm.data.text import words
 
@@ -133,40 +133,13 @@ def bench_minhash(texts: list[str]) -> dict:
     }
 
 
-def _jaccard(a: str, b: str) -> float:
-    sa, sb = set(shingles(a).tolist()), set(shingles(b).tolist())
-    return len(sa & sb) / max(1, len(sa | sb))
-
-
 def bench_near_dup(texts: list[str], pairs: int = 1000, seed: int = 0) -> dict:
     rng = random.Random(seed)
     originals = rng.sample(texts, pairs)
     vocab = [w for t in rng.sample(texts, 50) for w in t.split()]
-    variants = []
-    for text in originals:
-        target = rng.uniform(0.8, 1.0)
-        while True:  # replace words one by one down to the drawn Jaccard, never below 0.8
-            v, j = text, 1.0
-            while True:
-                ws = v.split()
-                ws[rng.randrange(len(ws))] = rng.choice(vocab)
-                nxt = " ".join(ws)
-                jn = _jaccard(text, nxt)
-                if jn < target:
-                    break
-                v, j = nxt, jn
-            if j >= 0.8:
-                break
-        variants.append(v)
-    hasher = MinHasher(14 * 8, 5, 42)
-    keys = band_hashes(hasher.signatures(originals + variants), 14, 8)
-    uf = UnionFind(2 * pairs)
-    for b in range(14):
-        join_equal_keys(uf, keys[:, b])
-    roots = uf.roots()
-    recall = float(np.mean(roots[:pairs] == roots[pairs:]))
-    _, sizes = np.unique(roots[:pairs], return_counts=True)
-    merged = float(sum(s * (s - 1) // 2 for s in sizes) / (pairs * (pairs - 1) / 2))
+    # each copy edited word by word down to a Jaccard drawn in [0.8, 1], never below 0.8
+    copies = [near_duplicate(t, rng.uniform(0.8, 1.0), rng, vocab)[0] for t in originals]
+    recall, merged = lsh_pair_recall(originals, copies, MinHasher(14 * 8, 5, 42), 14, 8)
     print(f"near-dup recall {recall:.4f} (J in [0.8, 1]), unrelated merged {merged:.5f}")
     return {"near_dup_recall": round(recall, 4), "near_dup_unrelated_merged": round(merged, 6)}
 

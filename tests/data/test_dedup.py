@@ -6,19 +6,17 @@ import numpy as np
 import pytest
 
 from openeurollm.data.dedup.clusters import UnionFind, cluster_sizes, join_equal_keys
+from openeurollm.data.dedup.evaluate import jaccard, lsh_pair_recall, near_duplicate
 from openeurollm.data.dedup.minhash import MinHasher, band_hashes, shingles
 from tests.data.helpers import paragraph
 
-
-def _jaccard(a: str, b: str, n: int = 5) -> float:
-    sa, sb = set(shingles(a, n).tolist()), set(shingles(b, n).tolist())
-    return len(sa & sb) / len(sa | sb)
+EDIT_WORDS = ["alpha", "beta", "gamma", "delta", "omega"]
 
 
 def _edit(text: str, rng: random.Random, changes: int) -> str:
     ws = text.split()
     for _ in range(changes):
-        ws[rng.randrange(len(ws))] = rng.choice(["alpha", "beta", "gamma", "delta", "omega"])
+        ws[rng.randrange(len(ws))] = rng.choice(EDIT_WORDS)
     return " ".join(ws)
 
 
@@ -28,7 +26,7 @@ def test_shingles_are_casefolded_and_short_texts_get_one() -> None:
     assert len(shingles("")) == 0
 
 
-def test_signature_agreement_estimates_jaccard() -> None:
+def test_signature_agreement_estimatesjaccard() -> None:
     rng = random.Random(0)
     hasher = MinHasher(num_perm=256)
     for _ in range(20):
@@ -36,7 +34,7 @@ def test_signature_agreement_estimates_jaccard() -> None:
         b = _edit(a, rng, rng.randint(1, 6))
         sig = hasher.signatures([a, b])
         est = float((sig[0] == sig[1]).mean())
-        assert abs(est - _jaccard(a, b)) < 0.12
+        assert abs(est - jaccard(a, b)) < 0.12
 
 
 def test_batching_does_not_change_signatures() -> None:
@@ -53,37 +51,17 @@ def test_near_dup_recall_and_precision_on_generated_pairs() -> None:
     """Recall >= 0.95 for pairs with Jaccard >= 0.8; <= 1% of unrelated pairs merged."""
     rng = random.Random(7)
     bands, rows = 14, 8
-    hasher = MinHasher(bands * rows)
     originals = [" ".join(paragraph("en", rng) for _ in range(3)) for _ in range(300)]
-    variants, js = [], []
-    for text in originals:
-        target = rng.uniform(0.8, 1.0)  # edit word by word down to a Jaccard drawn in [0.8, 1]
-        while True:
-            v, j = text, 1.0
-            while True:
-                nxt = _edit(v, rng, 1)
-                jn = _jaccard(text, nxt)
-                if jn < target:
-                    break
-                v, j = nxt, jn
-            if j >= 0.8:
-                break
-        variants.append(v)
-        js.append(j)
+    # edit word by word down to a Jaccard drawn in [0.8, 1]
+    pairs = [near_duplicate(t, rng.uniform(0.8, 1.0), rng, EDIT_WORDS) for t in originals]
+    copies, js = [c for c, _ in pairs], [j for _, j in pairs]
     assert min(js) >= 0.8 and np.mean(js) < 0.95  # the hard end of the range is covered
-    keys = band_hashes(hasher.signatures(originals + variants), bands, rows)
-    n = len(originals)
-    uf = UnionFind(2 * n)
-    for b in range(bands):
-        join_equal_keys(uf, keys[:, b])
-    roots = uf.roots()
-    recall = float(np.mean([roots[i] == roots[n + i] for i in range(n)]))
-    assert recall >= 0.95
-    # Unrelated: distinct originals that landed in one cluster.
-    merged = sum(1 for i in range(n) for k in range(i + 1, n) if roots[i] == roots[k]) / (
-        n * (n - 1) / 2
+    assert all(
+        abs(j - jaccard(o, c)) < 1e-12 for o, c, j in zip(originals, copies, js, strict=True)
     )
-    assert merged <= 0.01
+    recall, merged = lsh_pair_recall(originals, copies, MinHasher(bands * rows), bands, rows)
+    assert recall >= 0.95
+    assert merged <= 0.01  # distinct originals that landed in one cluster
 
 
 def test_union_find_keeps_smallest_index() -> None:
