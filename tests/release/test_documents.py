@@ -136,3 +136,21 @@ def test_openness_class_follows_the_folder_contents(tmp_path: Path) -> None:
     (tmp_path / "datasheet.md").write_text("x")
     closed = Facts(entries(), ReleaseConfig(documents_license="LicenseRef-proprietary"), {})
     assert assess(tmp_path, closed)["class"].startswith("none")
+
+
+@pytest.mark.parametrize(("sme", "listed"), [(False, 2_500), (True, 1_000)])
+def test_top_domains_follow_the_template_rule(sme: bool, listed: int) -> None:
+    """Top 10% of domains by size of content; SMEs: top 5% or 1,000, whichever is lower."""
+    ent = entries()
+    ent["curate"]["record"]["optout"] = {
+        f"d{i:05d}.example": {"docs": 1, "bytes": 10 + i, "opted_out_docs": 0, "rules": {"none": 1}}
+        for i in range(25_000)
+    }
+    summary = ai_act.render_training_summary(
+        Facts(ent, ReleaseConfig(sme=sme), {}, today="2026-11-25")
+    )
+    table = summary.split("Most relevant domain names", 1)[1].split("###", 1)[0]
+    rows = [r for r in table.splitlines() if ".example |" in r]
+    assert len(rows) == listed
+    assert rows[0].startswith("| d24999.example | 1 | 25,009 |")  # the largest first
+    assert f"top {listed} of 25000 domains" in summary

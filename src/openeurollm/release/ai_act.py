@@ -78,7 +78,7 @@ def render_training_summary(f: Facts) -> str:
     c = f.cfg
     tokens = token_count(f)
     large, other = _public_sources(f)
-    rows, basis = domain_rows(f, 0.05 if c.sme else 0.10)
+    rows, basis = domain_rows(f, 0.05, 1000) if c.sme else domain_rows(f, 0.10)
     crawler = f.rec("ingest", "crawler")
     filters = _filters(f)
     filter_text = ", ".join(x.get("name", "?") for x in filters) or NOT_RECORDED

@@ -94,9 +94,12 @@ def domain_optout(v: dict[str, Any]) -> tuple[bool, list[str], int]:
     return opted, [rule] if opted and rule else [], int(v.get("docs") or 0) if opted else 0
 
 
-def domain_rows(f: Facts, top_fraction: float = 0.10) -> tuple[list[list[Any]], str]:
+def domain_rows(
+    f: Facts, top_fraction: float = 0.10, at_most: int | None = None
+) -> tuple[list[list[Any]], str]:
     """Top domains of the data, by size of content (bytes of text the opt-out step saw per
-    domain; documents where an older record has no bytes)."""
+    domain; documents where an older record has no bytes): the top `top_fraction` of domains,
+    or `at_most` if that is fewer (the template's rule for SMEs: 5% or 1,000)."""
     domains = f.rec("curate", "optout")
     if not domains:
         return [], NOT_RECORDED
@@ -105,6 +108,7 @@ def domain_rows(f: Facts, top_fraction: float = 0.10) -> tuple[list[list[Any]], 
     size = "bytes" if by_bytes else "docs"
     ranked = sorted(kept.items(), key=lambda kv: (-int(kv[1].get(size, 0)), kv[0]))
     n = max(1, round(len(ranked) * top_fraction))
+    n = min(n, at_most) if at_most else n
     rows = [[d, v.get("docs"), v.get("bytes", NOT_RECORDED)] for d, v in ranked[:n]]
     measure = "bytes of text" if by_bytes else "documents (bytes per domain: not recorded)"
     basis = (
