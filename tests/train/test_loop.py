@@ -84,9 +84,12 @@ def test_sigusr1_then_sigkill_resume_is_bitwise_identical(tmp_path: Path) -> Non
     stopped_at = len(losses(tmp_path / "run" / "train"))
     assert (tmp_path / "run" / "train" / "checkpoints" / f"step-{stopped_at}").is_dir()
 
-    # 2) SIGKILL at a random later step: no chance to save anything.
+    # 2) SIGKILL at a random later step: no chance to save anything. At least one step after
+    # this run's first checkpoint (a step's metrics row is written before its checkpoint), so
+    # that the run leaves work behind and counts as a segment.
     proc = _launch(job_file)
-    _wait_for_step(proc, metrics, rng.randint(stopped_at + 2, 34))
+    first_save = (stopped_at // 3 + 1) * 3
+    _wait_for_step(proc, metrics, rng.randint(first_save + 1, 34))
     proc.send_signal(signal.SIGKILL)
     assert proc.wait(timeout=60) == -signal.SIGKILL
 
