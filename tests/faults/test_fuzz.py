@@ -115,17 +115,8 @@ def test_jsonl_reader_never_raises(
         blob = gzip.compress(blob)
         blob = blob[: max(0, len(blob) - truncate)]
     path.write_bytes(blob)
-    spec = InputSpec.model_construct(
-        path=str(path),
-        format="jsonl",
-        name=None,
-        license=None,
-        text_field="text",
-        lang_field="lang",
-        url_field="url",
-    )
     try:
-        items = list(read_jsonl(path, spec))
+        items = list(read_jsonl(path, _spec(path, "jsonl")))
     except OpenEuroLLMError:
         return
     for item in items:

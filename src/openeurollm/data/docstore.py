@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from openeurollm.data.document import Document
 from openeurollm.errors import StageError
-from openeurollm.pipeline.fileio import atomic_path
+from openeurollm.pipeline.parquet_rows import ParquetRowWriter
 
 SCHEMA = pa.schema(
     [
@@ -25,39 +25,14 @@ SCHEMA = pa.schema(
 _BATCH = 1024
 
 
-class DocumentWriter:
+class DocumentWriter(ParquetRowWriter):
     """Incremental writer for one shard; the file appears (atomically) only on a clean close."""
 
     def __init__(self, path: Path) -> None:
-        self._atomic = atomic_path(Path(path))
-        self._tmp = self._atomic.__enter__()
-        self._writer = pq.ParquetWriter(self._tmp, SCHEMA, compression="zstd")
-        self._batch: list[dict] = []
-        self.count = 0
+        super().__init__(path, SCHEMA, _BATCH)
 
     def write(self, doc: Document) -> None:
-        self._batch.append(doc.to_row())
-        self.count += 1
-        if len(self._batch) >= _BATCH:
-            self._flush()
-
-    def _flush(self) -> None:
-        self._writer.write_table(pa.Table.from_pylist(self._batch, schema=SCHEMA))
-        self._batch = []
-
-    def __enter__(self) -> DocumentWriter:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
-        try:
-            if exc_type is None and (self._batch or self.count == 0):
-                self._flush()
-            self._writer.close()
-        finally:
-            if exc_type is None:
-                self._atomic.__exit__(None, None, None)
-            else:
-                self._atomic.__exit__(exc_type, exc, tb)  # type: ignore[arg-type]
+        self.add_row(doc.to_row())
 
 
 def write_documents(path: Path, docs: Iterable[Document]) -> int:

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from openeurollm.pipeline.fileio import atomic_path
+from openeurollm.pipeline.parquet_rows import ParquetRowWriter
 
 SCHEMA = pa.schema(
     [
@@ -31,36 +32,14 @@ SCHEMA = pa.schema(
 _BATCH = 8192
 
 
-class LineageWriter:
+class LineageWriter(ParquetRowWriter):
     """Buffered Parquet writer of lineage rows; the file appears only on a clean close."""
 
     def __init__(self, path: Path) -> None:
-        self._atomic = atomic_path(Path(path))
-        tmp = self._atomic.__enter__()
-        self._writer = pq.ParquetWriter(tmp, SCHEMA, compression="zstd")
-        self._rows: list[dict[str, Any]] = []
-        self.count = 0
+        super().__init__(path, SCHEMA, _BATCH)
 
     def add(self, **row: Any) -> None:
-        self._rows.append(row)
-        self.count += 1
-        if len(self._rows) >= _BATCH:
-            self._flush()
-
-    def _flush(self) -> None:
-        self._writer.write_table(pa.Table.from_pylist(self._rows, schema=SCHEMA))
-        self._rows = []
-
-    def __enter__(self) -> LineageWriter:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
-        try:
-            if exc_type is None and (self._rows or self.count == 0):
-                self._flush()
-            self._writer.close()
-        finally:
-            self._atomic.__exit__(exc_type, exc, tb)  # type: ignore[arg-type]
+        self.add_row(row)
 
 
 def merge_lineage(parts: Iterable[Path], out: Path) -> int:
