@@ -36,6 +36,11 @@ def test_minimal_recipe_gets_defaults_that_run(corpus: Path) -> None:
         ("model: {flavor: debgu}", "model.flavor", "did you mean 'debug'"),
         ("curate: {languages: [de, xx]}", "curate.languages", "unknown language 'xx'"),
         (
+            "executor: {kind: slurm, slurm: {nodes: 2, gpus_per_node: 4}}\ntrain: {batch_size: 12}",
+            "train.batch_size (12)",
+            "Slurm training ranks x grad_accum (2 node(s) x 4 process(es) x 1)",
+        ),
+        (
             "curate: {filters: [{name: gopher_qualty}]}",
             "curate.filters[0].name",
             "did you mean 'gopher_quality'",
@@ -47,8 +52,15 @@ def test_bad_values_name_the_field(corpus: Path, body: str, field: str, detail: 
     with pytest.raises(RecipeError) as err:
         load_recipe(path)
     message = str(err.value)
-    assert message.startswith(f"invalid recipe: {field}:"), message
+    assert message.startswith(f"invalid recipe: {field}"), message
     assert detail in message, message
+
+
+def test_flavor_names_ignore_case(corpus: Path) -> None:
+    recipe = recipe_from_dict(
+        {"ingest": {"inputs": [{"path": "docs.jsonl"}]}, "model": {"flavor": "1b"}}, corpus
+    )
+    assert recipe.model.flavor == "1B"
 
 
 def test_missing_input_names_the_path(corpus: Path) -> None:
@@ -79,6 +91,37 @@ def test_includes_merge_under_the_including_file(corpus: Path) -> None:
     assert recipe.train.lr == 0.5
 
 
+def test_included_paths_stay_relative_to_the_included_file(tmp_path: Path) -> None:
+    base = tmp_path / "shared" / "base"
+    (base / "data").mkdir(parents=True)
+    for name in ("docs.jsonl", "optout.txt", "mc.jsonl"):
+        _write(base / "data" / name, "")
+    _write(base / "my_task.yaml", "")
+    absolute = str((base / "data" / "mc.jsonl").resolve())
+    _write(
+        base / "base.yaml",
+        "ingest: {inputs: [{path: data/*.jsonl}]}\n"
+        "curate: {optout: {domain_lists: [data/optout.txt]}}\n"
+        "eval: {tasks: [{name: a, path: data/mc.jsonl, template: sib200},\n"
+        "  {name: b, path: data/mc.jsonl, template: my_task.yaml},\n"
+        f"  {{name: c, path: '{absolute}'}}]}}\n",
+    )
+    top = tmp_path / "runs" / "mine"
+    top.mkdir(parents=True)
+    recipe = load_recipe(_write(top / "r.yaml", "include: ../../shared/base/base.yaml\n"))
+
+    spec = recipe.ingest.inputs[0]
+    assert recipe.resolve(spec.path) == (base / "data" / "*.jsonl").resolve()
+    assert not Path(spec.path).is_absolute()  # relative: the config hash survives a move
+    optout = recipe.curate.optout.domain_lists[0]
+    assert recipe.resolve(optout) == (base / "data" / "optout.txt").resolve()
+    a, b, c = recipe.eval.tasks
+    assert recipe.resolve(a.path) == (base / "data" / "mc.jsonl").resolve()
+    assert a.template == "sib200"  # a built-in name is not a path
+    assert recipe.resolve(b.template) == (base / "my_task.yaml").resolve()
+    assert c.path == absolute
+
+
 def test_include_cycle_and_bad_yaml_are_recipe_errors(corpus: Path) -> None:
     _write(corpus / "a.yaml", "include: b.yaml\n")
     _write(corpus / "b.yaml", "include: a.yaml\n")
@@ -88,3 +131,23 @@ def test_include_cycle_and_bad_yaml_are_recipe_errors(corpus: Path) -> None:
         load_recipe(_write(corpus / "bad.yaml", "train: [unclosed\n"))
     with pytest.raises(RecipeError, match="must be a mapping"):
         load_recipe(_write(corpus / "list.yaml", "- a\n- b\n"))
+
+
+def test_every_listed_path_field_exists_in_the_schema() -> None:
+    """The rebasing table names schema fields; a renamed field must not silently drop out."""
+    import typing
+
+    from pydantic import BaseModel
+
+    from openeurollm.config import _PATH_FIELDS, Recipe
+
+    for parts in _PATH_FIELDS:
+        node: typing.Any = Recipe
+        for part in parts:
+            if part == "*":
+                (node,) = typing.get_args(node)
+                continue
+            assert isinstance(node, type) and issubclass(node, BaseModel), parts
+            assert part in node.model_fields, f"{'.'.join(parts)}: no field {part!r}"
+            node = node.model_fields[part].annotation
+        assert str in {node, *typing.get_args(node)}, f"{'.'.join(parts)} is not a string"

@@ -2,13 +2,15 @@
 
 A recipe is YAML. Relative paths in it are relative to the recipe file, so a recipe can be
 run from any working directory. `include:` lists other recipe files (cluster profiles, for
-example) merged underneath this one; the including file wins.
+example) merged underneath this one; the including file wins. An included file's relative
+paths stay relative to the included file: they are rebased onto the including file's folder.
 """
 
 from __future__ import annotations
 
 import difflib
 import glob
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -324,9 +326,13 @@ class ModelConfig(Section):
     def _known_flavor(cls, value: str) -> str:
         from openeurollm.model.flavors import FLAVORS
 
-        if value not in FLAVORS:
-            raise ValueError(FLAVORS.unknown_message(value))
-        return value
+        if value in FLAVORS:
+            return value
+        # "1b" means 1B: sizes are written either way.
+        by_lower = {name.lower(): name for name in FLAVORS.names()}
+        if value.lower() in by_lower:
+            return by_lower[value.lower()]
+        raise ValueError(FLAVORS.unknown_message(value))
 
     @field_validator("overrides")
     @classmethod
@@ -478,6 +484,27 @@ class Recipe(Section):
 
     _base_dir: Path = PrivateAttr(default=Path("."))
 
+    def train_procs_per_node(self) -> int:
+        """Training processes per node: one per GPU on Slurm GPU nodes, else train.nproc."""
+        slurm = self.executor.slurm
+        if self.executor.kind == "slurm" and slurm.gpus_per_node:
+            return slurm.gpus_per_node
+        return self.train.nproc
+
+    @model_validator(mode="after")
+    def _batch_splits_across_slurm_ranks(self) -> Recipe:
+        # Checked here, not by the job: a bad split found on the cluster costs a queue wait.
+        if self.executor.kind != "slurm":
+            return self
+        nodes, per_node = self.executor.slurm.nodes, self.train_procs_per_node()
+        if self.train.batch_size % (nodes * per_node * self.train.grad_accum):
+            raise ValueError(
+                f"train.batch_size ({self.train.batch_size}) must be divisible by the Slurm "
+                f"training ranks x grad_accum ({nodes} node(s) x {per_node} process(es) x "
+                f"{self.train.grad_accum})"
+            )
+        return self
+
     @property
     def base_dir(self) -> Path:
         return self._base_dir
@@ -502,6 +529,57 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+# Where a recipe holds paths ("*" is every item of a list). A path is relative to the file
+# that sets it, so an included base recipe in another folder still points where its author meant.
+_PATH_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("ingest", "inputs", "*", "path"),
+    ("curate", "optout", "domain_lists", "*"),
+    ("curate", "optout", "robots_snapshots", "*"),
+    ("curate", "optout", "tdmrep_snapshots", "*"),
+    ("tokenizer", "aligned_path"),
+    ("eval", "tasks", "*", "path"),
+    ("eval", "tasks", "*", "template"),  # only a file name; built-in names stay as they are
+)
+
+
+def _rebased(value: Any, field: str, src: Path, dst: Path) -> Any:
+    if not isinstance(value, str) or not value or Path(value).is_absolute():
+        return value
+    if field == "template" and not value.endswith((".yaml", ".yml")) and "/" not in value:
+        return value
+    # Kept relative (not made absolute) so a run's config hash survives moving the checkout.
+    return os.path.relpath(src / value, dst)
+
+
+def _rebase_paths(data: Any, parts: tuple[str, ...], src: Path, dst: Path) -> Any:
+    if not parts:
+        return data
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        if not isinstance(data, list):
+            return data
+        return [
+            _rebase_paths(item, rest, src, dst) if rest else _rebased(item, head, src, dst)
+            for item in data
+        ]
+    if not isinstance(data, dict) or head not in data:
+        return data
+    out = dict(data)
+    out[head] = (
+        _rebase_paths(data[head], rest, src, dst) if rest else _rebased(data[head], head, src, dst)
+    )
+    return out
+
+
+def _included(path: Path, into: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """An included recipe, its relative paths rewritten to be relative to `into`."""
+    data = _read_yaml(path, seen)
+    if path.resolve().parent != into:
+        for parts in _PATH_FIELDS:
+            data = _rebase_paths(data, parts, path.resolve().parent, into)
+    return data
 
 
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -531,7 +609,7 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise RecipeError(f"{path}: include must be a file name or a list of file names")
     merged: dict[str, Any] = {}
     for inc in includes:
-        merged = _deep_merge(merged, _read_yaml(path.parent / inc, (*seen, path)))
+        merged = _deep_merge(merged, _included(path.parent / inc, path.parent, (*seen, path)))
     return _deep_merge(merged, data)
 
 
@@ -605,7 +683,8 @@ def format_validation_error(exc: ValidationError) -> str:
             if len(shown) <= 60 and str(first["input"]) not in msg:
                 msg += f" (got {shown})"
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    return f"{path}: {msg}{more}"
+    # A check across sections has no single location; its message names the fields itself.
+    return f"{path}: {msg}{more}" if loc else f"{msg}{more}"
 
 
 def recipe_from_dict(data: dict[str, Any], base_dir: Path) -> Recipe:

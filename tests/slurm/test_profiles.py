@@ -57,4 +57,5 @@ def test_profile_dry_run_prints_scripts(tmp_path: Path, profile: Path) -> None:
     assert f"#SBATCH --partition={cfg.train_partition}" in out  # the training job
     assert "torch.distributed.run" in out and f"--signal=B:USR1@{cfg.signal_seconds}" in out
     assert f"--gpus-per-node={cfg.gpus_per_node}" in out
+    assert f"--nproc_per_node={cfg.gpus_per_node}" in out  # one rank per GPU
     assert not (tmp_path / "runs" / "dry" / "ingest").exists()  # nothing ran

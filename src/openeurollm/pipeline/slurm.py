@@ -232,7 +232,9 @@ class SlurmExecutor(Executor):
         parts.append("# ---- train: srun torchrun, requeued on the time-limit warning")
         train_dir = run_dir / "train"
         parts.append(
-            train_script(self.recipe, train_dir, train_dir / "job.json", self.recipe.train.nproc)
+            train_script(
+                self.recipe, train_dir, train_dir / "job.json", self.recipe.train_procs_per_node()
+            )
         )
         return "\n".join(parts)
 

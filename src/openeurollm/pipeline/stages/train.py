@@ -77,8 +77,7 @@ def _run_on_slurm(ctx: StageContext) -> dict[str, Any]:
 
     summary = ctx.out / SUMMARY_FILE
     summary.unlink(missing_ok=True)
-    slurm = ctx.recipe.executor.slurm
-    per_node = slurm.gpus_per_node or ctx.recipe.train.nproc
+    per_node = ctx.recipe.train_procs_per_node()
     job_id = run_training(ctx.recipe, ctx.out, ctx.out / JOB_FILE, per_node)
     if not summary.is_file():
         log_file = ctx.out / "slurm" / f"{job_id}.log"
