@@ -64,3 +64,31 @@ def test_status_of_missing_run_is_clear(tmp_path: Path) -> None:
     result = _cli("status", str(tmp_path / "nope"))
     assert result.returncode == 2
     assert "not a run directory" in result.stderr
+
+
+@pytest.mark.slow
+def test_status_and_inspect_on_a_finished_run(small_run) -> None:
+    import json
+
+    result = _cli("status", str(small_run.run_dir))
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[2:]}
+    assert list(rows) == ["ingest", "curate", "mix", "tokenizer", "shards", "train", "eval",
+                          "release", "report"]  # fmt: skip
+    assert all(row.split()[1] == "done" for row in rows.values())
+    records = small_run.manifest.records()
+    assert f"kept {records['curate']['docs_kept']:,}" in rows["curate"]
+    bpb = records["eval"]["bpb"]
+    assert f"bpb {sum(bpb.values()) / len(bpb):.3f} mean of {len(bpb)} languages" in rows["eval"]
+
+    listing = _cli("inspect", str(small_run.run_dir), "--stage", "curate")
+    assert listing.returncode == 0 and "dedup_exact" in listing.stdout
+    samples = _cli(
+        "inspect", str(small_run.run_dir), "--stage", "curate", "--reason", "dedup_exact"
+    )
+    assert samples.returncode == 0, samples.stderr
+    dropped = small_run.run_dir / "curate" / "dropped" / "dedup_exact.jsonl"
+    first = json.loads(dropped.read_text(encoding="utf-8").splitlines()[0])
+    assert f"--- {first['id']} [{first['lang']}]" in samples.stdout
+    typo = _cli("inspect", str(small_run.run_dir), "--stage", "curate", "--reason", "dedup_excat")
+    assert typo.returncode == 2 and "did you mean 'dedup_exact'" in typo.stderr

@@ -20,7 +20,7 @@ examples:
   openeurollm run recipes/demo.yaml --force train        redo a stage (and what depends on it)
   openeurollm run recipes/demo.yaml --dry-run            show what would run, change nothing
   openeurollm status runs/demo                           stages, counts, durations
-  openeurollm inspect runs/demo --stage curate --reason exact_duplicate
+  openeurollm inspect runs/demo --stage curate --reason dedup_exact
   openeurollm check-inclusion runs/demo/release --url https://example.org/page
   openeurollm verify runs/demo/release                   check every release file's SHA-256
 """

@@ -30,6 +30,9 @@ def _load_manifest(run_dir: Path) -> dict[str, Any]:
 
 
 def _headline(stage: str, record: dict[str, Any]) -> str:
+    if stage == "eval" and record.get("bpb"):
+        bpb = record["bpb"]
+        return f"bpb {sum(bpb.values()) / len(bpb):.3f} mean of {len(bpb)} languages"
     key, label = _HEADLINE.get(stage, ("", ""))
     value = record.get(key)
     if value is None:
