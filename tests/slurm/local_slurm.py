@@ -1,4 +1,8 @@
-"""A real one-node Slurm on localhost for tests: munge + slurmctld + slurmd in a scratch folder.
+"""A real Slurm on localhost for tests: munge + slurmctld + two slurmd in a scratch folder.
+
+The two slurmd are two nodes of one cluster on this machine (`slurmd -N NAME`, each on its
+own port and spool), named by this host's name and `localhost`: both names resolve here, so a
+two-node `srun torchrun` finds its rendezvous host by node name as on a real cluster.
 
 Needs root and Debian's slurm-wlm and munge (`.ci/run` installs them). Every Slurm file
 (config, state, spool, logs, pids) lives under the scratch folder, so a test session starts
@@ -62,6 +66,7 @@ class LocalSlurm:
     def __init__(self, scratch: Path) -> None:
         self.scratch = Path(scratch)
         self.host = socket.gethostname().split(".")[0]
+        self.nodes = [self.host] if self.host == "localhost" else [self.host, "localhost"]
         self.conf = self.scratch / "slurm.conf"
 
     def write_config(self) -> None:
@@ -80,11 +85,12 @@ class LocalSlurm:
             # (starting earlier fails with "Job credential revoked"). A short wait for tests.
             "AuthInfo": "cred_expire=10",
             "StateSaveLocation": s / "state",
-            "SlurmdSpoolDir": s / "spool",
+            # %n: the node name, so the two slurmd on this machine keep apart.
+            "SlurmdSpoolDir": s / "spool-%n",
             "SlurmctldPidFile": s / "slurmctld.pid",
-            "SlurmdPidFile": s / "slurmd.pid",
+            "SlurmdPidFile": s / "slurmd-%n.pid",
             "SlurmctldLogFile": s / "log" / "slurmctld.log",
-            "SlurmdLogFile": s / "log" / "slurmd.log",
+            "SlurmdLogFile": s / "log" / "slurmd-%n.log",
             "ProctrackType": "proctrack/linuxproc",
             "TaskPlugin": "task/none",
             "JobAcctGatherType": "jobacct_gather/none",
@@ -100,8 +106,13 @@ class LocalSlurm:
         }
         text = "".join(f"{k}={v}\n" for k, v in lines.items())
         mem = int(_memory_mb() * 0.8)
-        text += f"NodeName={self.host} CPUs={cpus} RealMemory={mem} State=UNKNOWN\n"
-        text += f"PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES\n"
+        for port, node in enumerate(self.nodes, start=6818):
+            text += (
+                f"NodeName={node} NodeHostname={self.host} NodeAddr=127.0.0.1 Port={port} "
+                f"CPUs={cpus} RealMemory={mem} State=UNKNOWN\n"
+            )
+        nodes = ",".join(self.nodes)
+        text += f"PartitionName=debug Nodes={nodes} Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES\n"
         self.conf.write_text(text)
 
     def start(self, timeout: float = 60.0) -> None:
@@ -109,11 +120,12 @@ class LocalSlurm:
         self.write_config()
         os.environ["SLURM_CONF"] = str(self.conf)
         _run("slurmctld", "-f", str(self.conf))
-        _run("slurmd", "-f", str(self.conf))
+        for node in self.nodes:
+            _run("slurmd", "-f", str(self.conf), "-N", node)
         deadline = time.monotonic() + timeout
         while True:
-            state = _run("sinfo", "-h", "-o", "%T", check=False).stdout.strip()
-            if state.startswith("idle") or state.startswith("mixed"):
+            state = _run("sinfo", "-h", "-N", "-o", "%T", check=False).stdout.split()
+            if len(state) == len(self.nodes) and all(s in ("idle", "mixed") for s in state):
                 return
             if time.monotonic() > deadline:
                 log = (self.scratch / "log" / "slurmctld.log").read_text(errors="replace")[-2000:]
@@ -123,7 +135,7 @@ class LocalSlurm:
             time.sleep(0.5)
 
     def stop(self) -> None:
-        for name in ("slurmd.pid", "slurmctld.pid"):
+        for name in (*(f"slurmd-{node}.pid" for node in self.nodes), "slurmctld.pid"):
             pid_file = self.scratch / name
             if not pid_file.exists():
                 continue

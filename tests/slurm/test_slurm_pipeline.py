@@ -66,14 +66,20 @@ def _copy_run(src_root: Path, dst_root: Path) -> None:
     shutil.copytree(src_root / "small", dst_root / "small", ignore=shutil.ignore_patterns(".lock"))
 
 
-def test_srun_torchrun_requeue_and_resume(
-    slurm_data_run: Path, small_run: SmallRun, tmp_path: Path
-) -> None:
-    _copy_run(small_run.root, tmp_path / "local")
-    local = small_recipe(tmp_path / "local", *TINY_TRAINING)
+@pytest.fixture(scope="module")
+def local_losses(small_run: SmallRun, tmp_path_factory: pytest.TempPathFactory) -> dict[int, float]:
+    """The loss curve of the same training run on the local executor (2 processes)."""
+    root = tmp_path_factory.mktemp("local-train")
+    _copy_run(small_run.root, root)
+    local = small_recipe(root, *TINY_TRAINING)
     run_pipeline(local, until="train")
-    reference = _losses(local.run_dir / "train")
+    return _losses(local.run_dir / "train")
 
+
+def test_srun_torchrun_requeue_and_resume(
+    slurm_data_run: Path, local_losses: dict[int, float], tmp_path: Path
+) -> None:
+    reference = local_losses
     _copy_run(slurm_data_run, tmp_path / "slurm")
     recipe = small_recipe(tmp_path / "slurm", *TINY_TRAINING, *SLURM)
     train_dir = recipe.run_dir / "train"
@@ -110,4 +116,36 @@ def test_srun_torchrun_requeue_and_resume(
     losses = _losses(train_dir)
     assert sorted(losses) == sorted(reference)
     for step, loss in reference.items():
+        assert abs(losses[step] - loss) < 1e-5, (step, losses[step], loss)
+
+
+def test_srun_torchrun_across_two_nodes(
+    slurm_data_run: Path, local_losses: dict[int, float], local_slurm: object, tmp_path: Path
+) -> None:
+    """One rank on each of two Slurm nodes: the rendezvous is found by node name, and the
+    run equals the 2-process local one (the same ranks, the same global batch)."""
+    if len(local_slurm.nodes) < 2:  # type: ignore[attr-defined]
+        pytest.skip("this host is named localhost: no second node name resolves here")
+    _copy_run(slurm_data_run, tmp_path)
+    recipe = small_recipe(
+        tmp_path, *TINY_TRAINING, *SLURM, "train.nproc=1", "executor.slurm.nodes=2"
+    )
+    manifest = run_pipeline(recipe, until="train")
+
+    train_dir = recipe.run_dir / "train"
+    log = "".join(p.read_text() for p in sorted((train_dir / "slurm").glob("*.log")))
+    nodelist = log.split(" on ", 1)[1].split()[0]
+    hosts = subprocess.run(
+        ["scontrol", "show", "hostnames", nodelist], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert sorted(hosts) == sorted(local_slurm.nodes), log[-2000:]  # type: ignore[attr-defined]
+    assert (
+        '--nnodes="$SLURM_NNODES" --nproc_per_node=1'
+        in (train_dir / "slurm" / "train.sbatch").read_text()
+    )
+    record = manifest.stages["train"]["record"]
+    assert record["steps"] == 150 and record["world_size"] == 2
+    losses = _losses(train_dir)
+    assert sorted(losses) == sorted(local_losses)
+    for step, loss in local_losses.items():
         assert abs(losses[step] - loss) < 1e-5, (step, losses[step], loss)
