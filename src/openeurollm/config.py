@@ -102,7 +102,8 @@ class SlurmConfig(Section):
     container_runtime: Literal["apptainer", "singularity"] = "apptainer"
     gpu_vendor: Literal["nvidia", "amd"] = "nvidia"
     python: str | None = None
-    """Interpreter on the compute nodes (default: the one running openeurollm)."""
+    """Interpreter on the compute nodes (default: the one running openeurollm; with a
+    container, the image's `python3`)."""
     poll_seconds: PositiveFloat = 5.0
     """How often the runner asks squeue about its jobs."""
     signal_seconds: PositiveInt = 300

@@ -59,3 +59,21 @@ def test_profile_dry_run_prints_scripts(tmp_path: Path, profile: Path) -> None:
     assert f"--gpus-per-node={cfg.gpus_per_node}" in out
     assert f"--nproc_per_node={cfg.gpus_per_node}" in out  # one rank per GPU
     assert not (tmp_path / "runs" / "dry" / "ingest").exists()  # nothing ran
+
+
+def test_container_jobs_run_the_image_python(tmp_path: Path) -> None:
+    """Inside an image the login node's venv does not exist: without a `python` of the
+    profile's own, jobs run the image's python3 (data tasks, and torchrun with GPUs)."""
+    from openeurollm.pipeline.slurm import array_script, train_script
+
+    lumi = REPO / "recipes" / "clusters" / "lumi.yaml"
+    recipe = load_recipe(_recipe_with(tmp_path, lumi), ["executor.slurm.python=null"])
+    image = recipe.executor.slurm.container
+    assert image and recipe.executor.slurm.gpu_vendor == "amd"
+    tasks = array_script(recipe, tmp_path / "t" / ".stage-tasks", None, 3)
+    assert f"exec singularity exec {image} python3 -m openeurollm.pipeline.tasks" in tasks
+    train = train_script(recipe, tmp_path / "train", tmp_path / "train" / "job.json", 8)
+    assert f"singularity exec --rocm {image} python3 -m torch.distributed.run" in train
+
+    given = load_recipe(_recipe_with(tmp_path, lumi))  # the profile names its venv
+    assert f"{image} {given.executor.slurm.python} -m" in array_script(given, tmp_path, None, 1)

@@ -68,7 +68,11 @@ def command_prefix(cfg: SlurmConfig, gpus: bool = False) -> str:
 
 
 def python_of(cfg: SlurmConfig) -> str:
-    return cfg.python or sys.executable
+    """The interpreter jobs run: the profile's, else inside a container the image's own
+    `python3` (the login node's venv does not exist in the image), else the one running us."""
+    if cfg.python:
+        return cfg.python
+    return "python3" if cfg.container else sys.executable
 
 
 def array_script(
