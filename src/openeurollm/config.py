@@ -95,6 +95,11 @@ class SlurmConfig(Section):
     nodes: PositiveInt = 1
     """Training nodes."""
     gpus_per_node: int = Field(0, ge=0)
+    train_cpus_per_node: PositiveInt | None = None
+    """CPUs of the training job on each node (its one task runs torchrun and every rank on
+    the node); null: `cpus_per_task`."""
+    train_mem: str | None = None
+    """Memory of the training job per node ("0": all of it); null: `mem`."""
     setup: list[str] = Field(default_factory=list)
     """Shell lines run before each task (module load, source a venv, export ...)."""
     container: str | None = None

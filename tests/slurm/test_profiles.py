@@ -58,6 +58,11 @@ def test_profile_dry_run_prints_scripts(tmp_path: Path, profile: Path) -> None:
     assert "torch.distributed.run" in out and f"--signal=B:USR1@{cfg.signal_seconds}" in out
     assert f"--gpus-per-node={cfg.gpus_per_node}" in out
     assert f"--nproc_per_node={cfg.gpus_per_node}" in out  # one rank per GPU
+    train = out[out.index("# ---- train") :]
+    assert f"#SBATCH --cpus-per-task={cfg.train_cpus_per_node}" in train  # the whole node
+    assert f"#SBATCH --mem={cfg.train_mem}" in train
+    if cfg.mem:
+        assert f"#SBATCH --mem={cfg.mem}" in out[: out.index("# ---- train")]
     assert not (tmp_path / "runs" / "dry" / "ingest").exists()  # nothing ran
 
 

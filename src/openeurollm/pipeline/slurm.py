@@ -254,7 +254,7 @@ def train_script(recipe: Recipe, train_dir: Path, job_file: Path, nproc_per_node
     cfg = recipe.executor.slurm
     partition = cfg.train_partition or cfg.partition
     directives = sbatch_directives(
-        cfg.model_copy(update={"partition": partition}),
+        cfg.model_copy(update={"partition": partition, "mem": cfg.train_mem or cfg.mem}),
         f"oellm-{recipe.run.name}-train",
         cfg.train_time,
         f"{train_dir}/slurm/%j.log",
@@ -262,7 +262,7 @@ def train_script(recipe: Recipe, train_dir: Path, job_file: Path, nproc_per_node
     directives += [
         f"#SBATCH --nodes={cfg.nodes}",
         "#SBATCH --ntasks-per-node=1",
-        f"#SBATCH --cpus-per-task={cfg.cpus_per_task}",
+        f"#SBATCH --cpus-per-task={cfg.train_cpus_per_node or cfg.cpus_per_task}",
         f"#SBATCH --signal=B:USR1@{cfg.signal_seconds}",
         "#SBATCH --open-mode=append",
     ]
