@@ -1,5 +1,6 @@
-"""Energy accounting: NVML's energy counter, NVML power samples, configured power x time, and
-"not recorded", with a stand-in for NVML (the real one needs an NVIDIA GPU)."""
+"""Device figures without the device: peak FLOP/s looked up by the name a GPU reports, and
+energy from NVML's energy counter, NVML power samples, configured power x time, or "not
+recorded" (NVML stood in for: the real one needs an NVIDIA GPU)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from openeurollm.train import metrics
-from openeurollm.train.metrics import EnergyMeter
+from openeurollm.train.metrics import PEAK_FLOPS, EnergyMeter, peak_flops
 
 GPU = torch.device("cuda", 0)
 
@@ -72,3 +73,28 @@ def test_without_a_sensor_configured_power_times_time(monkeypatch: pytest.Monkey
     unknown = EnergyMeter(torch.device("cpu"), None)
     unknown.start()
     assert unknown.joules() is None and unknown.source == "not recorded"
+
+
+@pytest.mark.parametrize(
+    ("reported", "table_key"),
+    [
+        ("NVIDIA H100 80GB HBM3", "H100"),
+        ("NVIDIA H100 PCIe", "H100 PCIe"),
+        ("NVIDIA H200", "H200"),
+        ("NVIDIA GH200 480GB", "GH200"),
+        ("NVIDIA A100-SXM-64GB", "A100"),  # Leonardo's; must not be read as an A10
+        ("NVIDIA L40S", "L40S"),  # not an L4
+        ("AMD Instinct MI250X", "MI250X"),  # not an MI250
+    ],
+)
+def test_peak_flops_by_reported_gpu_name(
+    monkeypatch: pytest.MonkeyPatch, reported: str, table_key: str
+) -> None:
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: reported)
+    assert peak_flops(GPU, "bf16") == PEAK_FLOPS[table_key]
+    assert peak_flops(GPU, "bf16", override=1e15) == 1e15  # the recipe's figure wins
+
+
+def test_unknown_gpu_has_no_peak_so_no_mfu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Some Future GPU")
+    assert peak_flops(GPU, "bf16") is None
