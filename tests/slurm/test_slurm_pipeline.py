@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,6 +67,16 @@ def _copy_run(src_root: Path, dst_root: Path) -> None:
     shutil.copytree(src_root / "small", dst_root / "small", ignore=shutil.ignore_patterns(".lock"))
 
 
+def _assert_same_training(manifest: Any, train_dir: Path, reference: dict[int, float]) -> None:
+    """All 150 steps on 2 ranks, with the loss curve of the local run."""
+    record = manifest.stages["train"]["record"]
+    assert record["steps"] == 150 and record["world_size"] == 2
+    losses = _losses(train_dir)
+    assert sorted(losses) == sorted(reference)
+    for step, loss in reference.items():
+        assert abs(losses[step] - loss) < 1e-5, (step, losses[step], loss)
+
+
 @pytest.fixture(scope="module")
 def local_losses(small_run: SmallRun, tmp_path_factory: pytest.TempPathFactory) -> dict[int, float]:
     """The loss curve of the same training run on the local executor (2 processes)."""
@@ -111,12 +122,7 @@ def test_srun_torchrun_requeue_and_resume(
     assert "stop requested: requeue" in log
     assert "(restart 1)" in log, log[-2000:]  # the same job ran a second time
     assert "resumed from" in log
-    record = manifest.stages["train"]["record"]
-    assert record["steps"] == 150 and record["world_size"] == 2
-    losses = _losses(train_dir)
-    assert sorted(losses) == sorted(reference)
-    for step, loss in reference.items():
-        assert abs(losses[step] - loss) < 1e-5, (step, losses[step], loss)
+    _assert_same_training(manifest, train_dir, reference)
 
 
 def test_srun_torchrun_across_two_nodes(
@@ -143,9 +149,4 @@ def test_srun_torchrun_across_two_nodes(
         '--nnodes="$SLURM_NNODES" --nproc_per_node=1'
         in (train_dir / "slurm" / "train.sbatch").read_text()
     )
-    record = manifest.stages["train"]["record"]
-    assert record["steps"] == 150 and record["world_size"] == 2
-    losses = _losses(train_dir)
-    assert sorted(losses) == sorted(local_losses)
-    for step, loss in local_losses.items():
-        assert abs(losses[step] - loss) < 1e-5, (step, losses[step], loss)
+    _assert_same_training(manifest, train_dir, local_losses)
