@@ -90,6 +90,8 @@ def test_end_to_end_small_recipe(small_run: SmallRun) -> None:
     page = (run / "report.html").read_text()
     for section in SECTIONS:
         assert f'id="{section}"' in page
+    worst = rec["tokenizer"]["worst_parity"]
+    assert f"worst {worst['lang']} {worst['parity']:.3f}" in page  # the tokenizer's parity
 
     # a second run reuses everything
     mark = len(manifest.data["history"])

@@ -86,3 +86,4 @@ def test_report_marks_missing_records(tmp_path: Path) -> None:
     for section in SECTIONS:
         assert f'id="{section}"' in page
     assert "not recorded" in page and "no data recorded" in page
+    assert "Parity: not recorded" in page

@@ -69,8 +69,13 @@ def test_proxy_parity_and_summary() -> None:
 def test_report_prefers_aligned_text(tok: TextTokenizer) -> None:
     texts = {lang: documents(lang, 3) for lang in ("en", "de")}
     proxy = fertility_report(tok, texts)
-    assert proxy["parity_kind"] == "tokens_per_byte_vs_en"
-    assert proxy["tokens_per_char_vs_en"]["en"] == 1.0 and "de" in proxy["tokens_per_char_vs_en"]
+    assert proxy["parity_kind"] == "tokens_per_char_vs_en"
+    stats = proxy["languages"]
+    per_char = (stats["de"]["tokens"] / stats["de"]["chars"]) / (
+        stats["en"]["tokens"] / stats["en"]["chars"]
+    )
+    assert proxy["parity"]["de"] == pytest.approx(per_char, abs=1e-4)
+    assert proxy["tokens_per_byte_vs_en"]["en"] == 1.0 and "de" in proxy["tokens_per_byte_vs_en"]
     real = fertility_report(tok, texts, aligned=texts, measured_on="test")
     assert real["parity_kind"] == "aligned_sentences"
     assert real["aligned"]["de"]["parity"] == real["parity"]["de"]
@@ -85,7 +90,7 @@ def test_tokenizer_stage_outputs(tmp_path: Path) -> None:
     assert record["special_tokens"][:3] == ["<|bos|>", "<|eos|>", "<|pad|>"]
     assert record["languages"] == langs
     fertility = json.loads((out / "fertility.json").read_text())
-    assert fertility["parity_kind"] == "tokens_per_byte_vs_en"
+    assert fertility["parity_kind"] == "tokens_per_char_vs_en"
     assert set(fertility["languages"]) == set(langs)
     assert fertility["languages"]["en"]["parity"] == 1.0
     assert record["worst_parity"]["lang"] in langs and record["worst_parity"]["lang"] != "en"

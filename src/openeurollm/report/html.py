@@ -49,6 +49,24 @@ def _esc(value: Any) -> str:
     return html.escape(str(value))
 
 
+def _parity_summary(fert: dict[str, Any]) -> str:
+    """Worst and best language against English, the mean, and their ratio (fertility.json)."""
+    summary = fert.get("summary") or {}
+    worst, best = summary.get("worst"), summary.get("best")
+    if not worst or not best:
+        return '<p id="tokenizer-parity">Parity: not recorded.</p>'
+    kind = {
+        "aligned_sentences": f"on {_num(fert.get('aligned_sentences'))} aligned sentences",
+        "tokens_per_char_vs_en": "proxy: tokens per character against English, no aligned text",
+    }.get(fert.get("parity_kind", ""), _esc(fert.get("parity_kind", "")))
+    return (
+        f'<p id="tokenizer-parity">Parity against English ({kind}): worst '
+        f"{_esc(worst['lang'])} {worst['parity']:.3f}, best {_esc(best['lang'])} "
+        f"{best['parity']:.3f}, mean {summary['mean']:.3f}, worst/best ratio "
+        f"{summary['worst_best_ratio']:.3f}.</p>"
+    )
+
+
 def _num(value: Any) -> str:
     if value is None:
         return NOT_RECORDED
@@ -203,6 +221,7 @@ class ReportBuilder:
         return (
             '<section id="tokenizer"><h2>Tokenizer</h2>'
             f"<p>Vocabulary {_num(rec.get('vocab_size'))}.</p>"
+            f"{_parity_summary(fert)}"
             f'<div class="grid2">{chart}{_table(["language", *cols], rows, "table-fertility")}</div></section>'
         )
 

@@ -139,7 +139,7 @@ class TokenizerStage(Stage):
                 for lang, s in report["languages"].items()
             },
             "parity": report["parity"],
-            "tokens_per_char_vs_en": report.get("tokens_per_char_vs_en"),
+            "tokens_per_byte_vs_en": report.get("tokens_per_byte_vs_en"),
             "worst_parity": summary["worst"],
             "best_parity": summary["best"],
             "mean_parity": summary["mean"],
