@@ -85,6 +85,12 @@ def test_end_to_end_small_recipe(small_run: SmallRun) -> None:
     card = (release / "README.md").read_text()
     kept = rec["curate"]["docs_kept"]
     assert f"{kept:,}" in card or str(kept) in card
+    summary = (release / "training_content_summary.md").read_text()
+    seed = manifest.data["recipe"]["run"]["seed"]
+    assert (
+        f"fine-tunes): none: trained from scratch (random initialization, seed {seed})" in summary
+    )
+    assert "continuous training after it: no: every training token" in summary
 
     # report
     page = (run / "report.html").read_text()

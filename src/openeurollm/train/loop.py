@@ -331,6 +331,9 @@ def _train(job: Job, cfg: TrainConfig, info: DistInfo) -> dict[str, Any]:
         "activation_checkpointing": cfg.activation_checkpointing,
         "resumed_from_step": resumed_from,
         "segments": state["segments"],
+        # Facts of how this trainer works, recorded so the AI Act summary can state them.
+        "init_checkpoint": f"none: trained from scratch (random initialization, seed {job.seed})",
+        "continuous": "no: every training token came from the token shards fixed before training",
     }
     write_json(out / SUMMARY_FILE, summary)
     log.info(
