@@ -99,6 +99,26 @@ def warc_record(url: str, html: str, headers: dict[str, str] | None = None, n: i
     return head.encode() + payload + b"\r\n\r\n"
 
 
+CRAWLER_FIELDS = {
+    "software": "ExampleNutch 1.0",
+    "isPartOf": "EXAMPLE-CRAWL-2025-10",
+    "operator": "Example Crawl Team",
+    "robots": "obey",
+    "http-header-user-agent": "ExampleBot/1.0 (+https://crawler.example/bot)",
+}
+
+
+def warcinfo_record(fields: dict[str, str]) -> bytes:
+    """A WARC/1.0 warcinfo record: how the file's crawl was made (application/warc-fields)."""
+    body = "".join(f"{k}: {v}\r\n" for k, v in fields.items()).encode("utf-8")
+    head = (
+        "WARC/1.0\r\nWARC-Type: warcinfo\r\nWARC-Date: 2025-03-01T00:00:00Z\r\n"
+        "WARC-Record-ID: <urn:uuid:99999999-0000-0000-0000-000000000000>\r\n"
+        f"Content-Type: application/warc-fields\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body + b"\r\n\r\n"
+
+
 def write_warc_gz(path: Path, records: list[bytes]) -> Path:
     """A .warc.gz as crawlers write it: one gzip member per record."""
     import gzip

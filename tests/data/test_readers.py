@@ -16,8 +16,15 @@ import zstandard
 from openeurollm.config import InputSpec
 from openeurollm.data.document import Document
 from openeurollm.data.ingest import ingest_file
-from openeurollm.data.readers import READERS, Quarantined
-from tests.data.helpers import clean_docs, paragraph, warc_record, write_warc_gz
+from openeurollm.data.readers import READERS, Quarantined, SourceInfo
+from tests.data.helpers import (
+    CRAWLER_FIELDS,
+    clean_docs,
+    paragraph,
+    warc_record,
+    warcinfo_record,
+    write_warc_gz,
+)
 
 
 def _spec(fmt: str = "jsonl", **kw) -> InputSpec:
@@ -176,7 +183,9 @@ def test_warc_reader_extracts_main_text_and_optout_signals(tmp_path: Path) -> No
         ),
         warc_record("https://three.example/c", html.format(meta="", p=texts[2]), n=3),
     ]
-    path = write_warc_gz(tmp_path / "crawl.warc.gz", records)
+    path = write_warc_gz(tmp_path / "crawl.warc.gz", [warcinfo_record(CRAWLER_FIELDS), *records])
+    infos = [i for i in READERS.get("warc")(path, _spec("warc")) if isinstance(i, SourceInfo)]
+    assert [i.fields for i in infos] == [CRAWLER_FIELDS]  # who crawled, not a document
     docs, bad = _read(path, "warc")
     assert not bad and [d.source for d in docs] == [
         "https://www.one.example/a",

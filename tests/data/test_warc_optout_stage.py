@@ -9,7 +9,13 @@ from pathlib import Path
 from openeurollm.config import recipe_from_dict
 from openeurollm.data.docstore import read_folder
 from openeurollm.pipeline.runner import run_pipeline
-from tests.data.helpers import paragraph, warc_record, write_warc_gz
+from tests.data.helpers import (
+    CRAWLER_FIELDS,
+    paragraph,
+    warc_record,
+    warcinfo_record,
+    write_warc_gz,
+)
 
 PAGE = "<html><head><title>t</title>{meta}</head><body><article><p>{p}</p></article></body></html>"
 
@@ -30,7 +36,7 @@ def test_warc_crawl_optouts_recorded_per_domain(tmp_path: Path) -> None:
         warc_record(url, PAGE.format(meta=meta, p=paragraph("en", rng)), headers, n=i)
         for i, (url, (meta, headers)) in enumerate(pages.items())
     ]
-    write_warc_gz(tmp_path / "crawl" / "c.warc.gz", records)
+    write_warc_gz(tmp_path / "crawl" / "c.warc.gz", [warcinfo_record(CRAWLER_FIELDS), *records])
     (tmp_path / "robots.jsonl").write_text(
         json.dumps(
             {"domain": "robots.example", "robots_txt": "User-agent: CCBot\nDisallow: /private/\n"}
@@ -86,6 +92,16 @@ def test_warc_crawl_optouts_recorded_per_domain(tmp_path: Path) -> None:
     # the WARC-Date of the first and last record: the crawl period in the public summary
     ingest = manifest.entry("ingest")["record"]
     assert ingest["crawl"] == {"start": "2025-03-01", "end": "2025-03-08"}
+    # the crawler, as the file's warcinfo record declares it
+    assert ingest["crawler"] == {
+        "user_agent": CRAWLER_FIELDS["http-header-user-agent"],
+        "software": CRAWLER_FIELDS["software"],
+        "operator": CRAWLER_FIELDS["operator"],
+        "robots_policy": "obey",
+        "crawls": [CRAWLER_FIELDS["isPartOf"]],
+        "files": 1,
+    }
+    assert ingest["sources"][0]["crawler"]["robots"] == ["obey"]
     assert ingest["undated_docs"] == 0
     assert rec["docs_in"] == 8 == rec["docs_kept"] + rec["docs_dropped"]
     assert rec["optout_docs_removed"] == 6

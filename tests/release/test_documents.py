@@ -154,3 +154,26 @@ def test_top_domains_follow_the_template_rule(sme: bool, listed: int) -> None:
     assert len(rows) == listed
     assert rows[0].startswith("| d24999.example | 1 | 25,009 |")  # the largest first
     assert f"top {listed} of 25000 domains" in summary
+
+
+def test_crawler_named_from_the_warcinfo_record() -> None:
+    ent = entries()
+    before = render_all(ent)["training_content_summary.md"]
+    assert "- Crawler name(s): not recorded" in before
+    ent["ingest"]["record"]["crawler"] = {
+        "user_agent": "ExampleBot/1.0",
+        "software": "ExampleNutch 1.0",
+        "operator": "Example Crawl Team",
+        "robots_policy": "obey",
+        "crawls": ["EXAMPLE-CRAWL-2025-10"],
+        "files": 3,
+    }
+    text = render_all(ent)["training_content_summary.md"]
+    assert (
+        "- Crawler name(s): ExampleBot/1.0 (software: ExampleNutch 1.0; operator: Example Crawl "
+        "Team; crawls: EXAMPLE-CRAWL-2025-10)" in text
+    )
+    assert (
+        "- General behaviour of the crawler(s): robots.txt: obey (as declared in the warcinfo "
+        "records of 3 WARC file(s))" in text
+    )

@@ -12,7 +12,7 @@ from typing import Any
 from openeurollm.config import InputSpec
 from openeurollm.data.docstore import write_documents
 from openeurollm.data.document import Document
-from openeurollm.data.readers import READERS, Quarantined
+from openeurollm.data.readers import READERS, Quarantined, SourceInfo
 from openeurollm.pipeline.fileio import atomic_open
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -44,11 +44,16 @@ def ingest_file(
     reasons: Counter[str] = Counter()
     stats = {"docs": 0, "bytes": 0, "undated": 0}
     days: list[str] = []  # first and last collection day seen (ISO dates sort as text)
+    crawler: dict[str, set[str]] = {}  # warcinfo field -> the values seen in this file
 
     with atomic_open(Path(quarantine_path)) as qfh:
 
         def documents() -> Any:
             for item in reader(Path(path), input_spec):
+                if isinstance(item, SourceInfo):
+                    for key, value in item.fields.items():
+                        crawler.setdefault(key, set()).add(value)
+                    continue
                 if isinstance(item, Quarantined):
                     reasons[item.reason.split(":")[0]] += 1
                     qfh.write(json.dumps(item.__dict__, ensure_ascii=False) + "\n")
@@ -90,4 +95,5 @@ def ingest_file(
         "collection_start": days[0] if days else None,
         "collection_end": days[1] if days else None,
         "undated_docs": stats["undated"],
+        "crawler": {key: sorted(values) for key, values in sorted(crawler.items())},
     }

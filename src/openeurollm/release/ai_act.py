@@ -74,6 +74,29 @@ def _public_sources(f: Facts) -> tuple[str, str]:
     return large, other
 
 
+def _crawler_name(crawler: Any) -> str:
+    """User agent, with software, operator and crawl names as the WARC files declare them."""
+    if not isinstance(crawler, dict):
+        return NOT_RECORDED
+    details = [
+        f"{label}: {crawler[key]}"
+        for label, key in (("software", "software"), ("operator", "operator"))
+        if crawler.get(key)
+    ]
+    if crawler.get("crawls"):
+        details.append("crawls: " + ", ".join(crawler["crawls"]))
+    name = fmt(crawler.get("user_agent"))
+    return f"{name} ({'; '.join(details)})" if details else name
+
+
+def _crawler_behaviour(crawler: Any) -> str:
+    if not isinstance(crawler, dict) or not crawler.get("robots_policy"):
+        return NOT_RECORDED
+    files = crawler.get("files")
+    where = f"the warcinfo records of {fmt(files)} WARC file(s)" if files else "warcinfo records"
+    return f"robots.txt: {crawler['robots_policy']} (as declared in {where})"
+
+
 def render_training_summary(f: Facts) -> str:
     c = f.cfg
     tokens = token_count(f)
@@ -135,9 +158,9 @@ Training Content for general-purpose AI models, C(2025) 5235, 24 July 2025.
 ### 2.3 Data crawled and scraped from online sources
 
 - Crawlers used by or on behalf of the provider: {"Yes" if crawler else ("No crawler is recorded for this run: the data came from the datasets in 2.1" if crawler is MISSING else "No")}
-- Crawler name(s): {fmt(crawler.get("user_agent")) if isinstance(crawler, dict) else NOT_RECORDED}
+- Crawler name(s): {_crawler_name(crawler)}
 - Purpose of the crawler(s): {f.provided("crawler_purpose")}
-- General behaviour of the crawler(s): {fmt(crawler.get("robots_policy")) if isinstance(crawler, dict) else NOT_RECORDED}
+- General behaviour of the crawler(s): {_crawler_behaviour(crawler)}
 - Period of data collection: {collection_months(f.r("ingest", "crawl", "start"), f.r("ingest", "crawl", "end")) if crawler or f.rec("ingest", "crawl") else "no crawl recorded for this run"}
 - Content types and online sources: {modalities(f)}, web pages recorded with their URLs
 - Most relevant domain names ({basis}):

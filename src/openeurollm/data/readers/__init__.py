@@ -23,7 +23,16 @@ class Quarantined:
     sample: str = ""  # the first bytes, for a human to look at
 
 
-Reader = Callable[[Path, "InputSpec"], Iterator[Document | Quarantined]]
+@dataclass
+class SourceInfo:
+    """What a file says about itself rather than a document: a WARC's warcinfo record (the
+    crawler's software, user agent, operator and robots.txt policy), which the release
+    documents report."""
+
+    fields: dict[str, str]
+
+
+Reader = Callable[[Path, "InputSpec"], Iterator[Document | Quarantined | SourceInfo]]
 
 
 def _load_readers() -> None:

@@ -4,6 +4,8 @@ FastWARC streams records; Resiliparse detects the charset and extracts the main 
 (boilerplate such as menus and footers removed). URL, domain, crawl date and license go
 into the document metadata, and so do the opt-out signals a page carries itself: the
 TDMRep `tdm-reservation` header or meta tag, and `noai` in robots meta / X-Robots-Tag.
+A warcinfo record (who crawled, with which user agent, obeying robots.txt how) becomes a
+SourceInfo for the ingest record.
 """
 
 from __future__ import annotations
@@ -15,14 +17,27 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from openeurollm.data.document import Document
-from openeurollm.data.readers import READERS, Quarantined
+from openeurollm.data.readers import READERS, Quarantined, SourceInfo
 
 if TYPE_CHECKING:
     from openeurollm.config import InputSpec
 
 MAX_RECORD_BYTES = 10 * 1024 * 1024  # larger payloads are skipped by the parser, and counted
+MAX_WARCINFO_BYTES = 64 * 1024
+# warcinfo fields that describe the crawler (WARC 1.1, annex on warcinfo; Common Crawl's set).
+WARCINFO_FIELDS = ("software", "operator", "robots", "http-header-user-agent", "isPartOf")
 _META = re.compile(rb"<meta\s[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(rb"""([a-zA-Z-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""")
+
+
+def _warc_fields(body: bytes) -> dict[str, str]:
+    """The crawler fields of a warcinfo record's `application/warc-fields` body."""
+    fields: dict[str, str] = {}
+    for line in body.decode("utf-8", "replace").splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() in WARCINFO_FIELDS and value.strip():
+            fields[key.strip()] = value.strip()[:500]
+    return fields
 
 
 def _meta_tags(html: bytes) -> dict[str, str]:
@@ -59,7 +74,7 @@ def _optout_signals(http_headers: object, metas: dict[str, str]) -> dict[str, ob
 
 
 @READERS.register("warc")
-def read_warc(path: Path, spec: InputSpec) -> Iterator[Document | Quarantined]:
+def read_warc(path: Path, spec: InputSpec) -> Iterator[Document | Quarantined | SourceInfo]:
     from fastwarc.warc import ArchiveIterator, WarcRecordType
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.encoding import bytes_to_str, detect_encoding
@@ -69,13 +84,16 @@ def read_warc(path: Path, spec: InputSpec) -> Iterator[Document | Quarantined]:
         with open(path, "rb") as fh:
             records = ArchiveIterator(
                 fh,
-                record_types=WarcRecordType.response,
+                record_types=WarcRecordType.response | WarcRecordType.warcinfo,
                 parse_http=True,
                 max_content_length=MAX_RECORD_BYTES,
                 fsspec_args=False,
             )
             for record in records:
                 n += 1
+                if record.record_type == WarcRecordType.warcinfo:
+                    yield SourceInfo(_warc_fields(record.reader.read(MAX_WARCINFO_BYTES)))
+                    continue
                 url = record.headers.get("WARC-Target-URI", "") or ""
                 where = f"{path}:record{n}"
                 ctype = (record.http_content_type or "").lower()

@@ -81,6 +81,7 @@ class IngestStage(Stage):
                     "collection_start": stats.get("collection_start"),
                     "collection_end": stats.get("collection_end"),
                     "undated_docs": stats.get("undated_docs", 0),
+                    **({"crawler": stats["crawler"]} if stats.get("crawler") else {}),
                 }
             )
         docs = sum(s["docs"] for s in sources)
@@ -98,6 +99,7 @@ class IngestStage(Stage):
             "bytes_per_label": dict(sorted(bytes_per_label.items())),
             "quarantined": dict(sorted(quarantined.items())),
             **collection_period(sources),
+            **crawler_record(sources),
             "sources": sources,
         }
 
@@ -118,4 +120,29 @@ def collection_period(sources: list[dict[str, Any]]) -> dict[str, Any]:
         "collection_end": overall["end"],
         "undated_docs": sum(s["undated_docs"] for s in sources),
         **({"crawl": period(crawls)} if crawls else {}),
+    }
+
+
+def crawler_record(sources: list[dict[str, Any]]) -> dict[str, Any]:
+    """Who crawled the WARC input, as its warcinfo records declare it (empty when none do):
+    the public summary of training content names the crawler and its robots.txt behaviour."""
+    seen: dict[str, set[str]] = {}
+    for source in sources:
+        for key, values in source.get("crawler", {}).items():
+            seen.setdefault(key, set()).update(values)
+    if not seen:
+        return {}
+
+    def joined(key: str) -> str | None:
+        return "; ".join(sorted(seen[key])) if key in seen else None
+
+    return {
+        "crawler": {
+            "user_agent": joined("http-header-user-agent"),
+            "software": joined("software"),
+            "operator": joined("operator"),
+            "robots_policy": joined("robots"),
+            "crawls": sorted(seen.get("isPartOf", ())),
+            "files": sum(1 for s in sources if s.get("crawler")),
+        }
     }
