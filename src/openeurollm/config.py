@@ -220,8 +220,12 @@ class OptOutConfig(Section):
     """A robots.txt that disallows a page to any of these user agents is a reservation."""
     page_signals: bool = True
     """Honour what a page says itself: tdm-reservation header or meta, robots noai."""
+    infringing_lists: list[str] = Field(default_factory=list)
+    """Files listing websites that EU or EEA courts or authorities recognised as persistently
+    infringing copyright (one domain per line, subdomains included): their documents are
+    dropped before the opt-out checks (GPAI Code of Practice, copyright measure 1.2)."""
 
-    @field_validator("domain_lists", "robots_snapshots", "tdmrep_snapshots")
+    @field_validator("domain_lists", "robots_snapshots", "tdmrep_snapshots", "infringing_lists")
     @classmethod
     def _files_exist(cls, value: list[str], info: ValidationInfo) -> list[str]:
         for item in value:
@@ -544,6 +548,7 @@ _PATH_FIELDS: tuple[tuple[str, ...], ...] = (
     ("curate", "optout", "domain_lists", "*"),
     ("curate", "optout", "robots_snapshots", "*"),
     ("curate", "optout", "tdmrep_snapshots", "*"),
+    ("curate", "optout", "infringing_lists", "*"),
     ("tokenizer", "aligned_path"),
     ("eval", "tasks", "*", "path"),
     ("eval", "tasks", "*", "template"),  # only a file name; built-in names stay as they are

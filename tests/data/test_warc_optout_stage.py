@@ -31,6 +31,7 @@ def test_warc_crawl_optouts_recorded_per_domain(tmp_path: Path) -> None:
         "https://robots.example/public/a": ("", None),
         "https://tdmjson.example/a": ("", None),
         "https://listed.example/a": ("", None),
+        "https://films.pirate.example/a": ("", None),  # on the list of infringing websites
     }
     records = [
         warc_record(url, PAGE.format(meta=meta, p=paragraph("en", rng)), headers, n=i)
@@ -50,6 +51,7 @@ def test_warc_crawl_optouts_recorded_per_domain(tmp_path: Path) -> None:
         + "\n"
     )
     (tmp_path / "list.txt").write_text("listed.example\n")
+    (tmp_path / "infringing.txt").write_text("# recognised by a court\npirate.example\n")
     recipe = recipe_from_dict(
         {
             "run": {"root": str(tmp_path / "runs"), "name": "w"},
@@ -63,6 +65,7 @@ def test_warc_crawl_optouts_recorded_per_domain(tmp_path: Path) -> None:
                     "domain_lists": ["list.txt"],
                     "robots_snapshots": ["robots.jsonl"],
                     "tdmrep_snapshots": ["tdmrep.jsonl"],
+                    "infringing_lists": ["infringing.txt"],
                 },
             },
         },
@@ -91,7 +94,7 @@ def test_warc_crawl_optouts_recorded_per_domain(tmp_path: Path) -> None:
     }
     # the WARC-Date of the first and last record: the crawl period in the public summary
     ingest = manifest.entry("ingest")["record"]
-    assert ingest["crawl"] == {"start": "2025-03-01", "end": "2025-03-08"}
+    assert ingest["crawl"] == {"start": "2025-03-01", "end": "2025-03-09"}
     # the crawler, as the file's warcinfo record declares it
     assert ingest["crawler"] == {
         "user_agent": CRAWLER_FIELDS["http-header-user-agent"],
@@ -103,6 +106,15 @@ def test_warc_crawl_optouts_recorded_per_domain(tmp_path: Path) -> None:
     }
     assert ingest["sources"][0]["crawler"]["robots"] == ["obey"]
     assert ingest["undated_docs"] == 0
-    assert rec["docs_in"] == 8 == rec["docs_kept"] + rec["docs_dropped"]
+    assert rec["docs_in"] == 9 == rec["docs_kept"] + rec["docs_dropped"]
     assert rec["optout_docs_removed"] == 6
-    assert rec["steps"]["langid"]["und"]["docs_in"] == 8  # WARC pages carry no language label
+    # an infringing website is dropped on its own ground, not counted as a TDM opt-out
+    assert rec["infringing_sites"] == {
+        "lists": ["infringing.txt"],
+        "domains_listed": 1,
+        "docs_removed": 1,
+        "domains": {"films.pirate.example": 1},
+    }
+    assert "films.pirate.example" not in rec["optout"]
+    assert rec["dropped_by_reason"]["infringing_site"] == 1
+    assert rec["steps"]["langid"]["und"]["docs_in"] == 9  # WARC pages carry no language label

@@ -177,3 +177,25 @@ def test_crawler_named_from_the_warcinfo_record() -> None:
         "- General behaviour of the crawler(s): robots.txt: obey (as declared in the warcinfo "
         "records of 3 WARC file(s))" in text
     )
+
+
+def test_infringing_website_lists_are_reported_as_applied() -> None:
+    ent = entries()
+    ent["curate"]["record"].pop("infringing_sites", None)
+    assert (
+        "persistently infringing copyright: not recorded" in render_all(ent)["copyright_policy.md"]
+    )
+    ent["curate"]["record"]["infringing_sites"] = {"lists": [], "docs_removed": 0, "domains": {}}
+    none = render_all(ent)
+    for name in ("copyright_policy.md", "training_content_summary.md"):
+        assert "no list of such websites was configured for this run" in none[name], name
+    ent["curate"]["record"]["infringing_sites"] = {
+        "lists": ["eu-list.txt"],
+        "domains_listed": 1234,
+        "docs_removed": 56,
+        "domains": {"a.example": 50, "b.example": 6},
+    }
+    applied = render_all(ent)
+    expected = "list(s) eu-list.txt (1,234 domains) applied; 56 documents from 2 listed domain(s)"
+    for name in ("copyright_policy.md", "training_content_summary.md"):
+        assert expected in applied[name], name

@@ -28,7 +28,7 @@ from openeurollm.data.docstore import DocumentWriter, read_documents
 from openeurollm.data.document import Document, normalized_hash
 from openeurollm.data.filters import build_filters
 from openeurollm.data.langid import LanguageId
-from openeurollm.data.optout import OptOutPolicy
+from openeurollm.data.optout import DomainList, OptOutPolicy, document_domain
 from openeurollm.data.pii import PiiMasker
 from openeurollm.data.text import words
 from openeurollm.pipeline.fileio import atomic_open, atomic_path, write_json
@@ -151,6 +151,7 @@ class Curator:
             cfg.optout.ai_user_agents,
             cfg.optout.page_signals,
         )
+        self.infringing = DomainList(optout_files.get("infringing_lists", []), "infringing_list")
         self.filters = build_filters(cfg.filters)
         self.masker = PiiMasker(cfg.pii.kinds if cfg.pii.enabled else ())
         self.sample_masker = PiiMasker()
@@ -163,6 +164,7 @@ class Curator:
         self.relabelled: Counter[str] = Counter()
         self.pii: dict[str, Counter[str]] = defaultdict(Counter)
         self.optout_decisions: dict[str, dict[str, Any]] = {}
+        self.infringing_hits: Counter[str] = Counter()  # domain -> documents dropped
         self.decontam_matches: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.quarantined: Counter[str] = Counter()
 
@@ -188,6 +190,12 @@ class Curator:
         lang = doc.lang
 
         self.stats.seen("optout", lang, nbytes, nwords)
+        if len(self.infringing):
+            domain = document_domain(doc)
+            if self.infringing.rule(domain):
+                self.infringing_hits[domain] += 1
+                self._drop("optout", doc, "infringing_site", domain=domain)
+                return None
         opt = self.optout.decide(doc)
         entry = self.optout_decisions.setdefault(
             opt.domain or "(none)", {"docs": 0, "bytes": 0, "opted_out_docs": 0, "rules": {}}
@@ -234,6 +242,7 @@ class Curator:
             "relabelled": dict(self.relabelled),
             "pii": {lang: dict(c) for lang, c in self.pii.items()},
             "optout": self.optout_decisions,
+            "infringing": dict(self.infringing_hits),
             "decontam": {t: dict(m) for t, m in self.decontam_matches.items()},
             "quarantined": dict(self.quarantined),
         }

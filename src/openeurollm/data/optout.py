@@ -66,6 +66,32 @@ def read_domain_list(path: Path) -> list[str]:
     return out
 
 
+class DomainList:
+    """Domains from list files (one per line, `#` comments); a listed domain covers its
+    subdomains. `rule(domain)` names the file that lists it, as "<label>:<file name>"."""
+
+    def __init__(self, paths: Iterable[Path], label: str) -> None:
+        self._listed: dict[str, str] = {}
+        for path in paths:
+            for domain in read_domain_list(Path(path)):
+                self._listed.setdefault(domain, f"{label}:{Path(path).name}")
+        self._cache: dict[str, str | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._listed)
+
+    def rule(self, domain: str) -> str | None:
+        if domain not in self._cache:
+            rule = None
+            parts = domain.split(".")
+            for i in range(len(parts) - 1):  # the domain itself, then its parents
+                rule = self._listed.get(".".join(parts[i:]))
+                if rule:
+                    break
+            self._cache[domain] = rule
+        return self._cache[domain]
+
+
 def _read_jsonl(path: Path) -> Iterable[dict]:
     with open(path, encoding="utf-8") as fh:
         for line in fh:
@@ -96,10 +122,7 @@ class OptOutPolicy:
         ai_user_agents: Iterable[str] = DEFAULT_AI_USER_AGENTS,
         page_signals: bool = True,
     ) -> None:
-        self._listed: dict[str, str] = {}
-        for path in domain_lists:
-            for domain in read_domain_list(Path(path)):
-                self._listed.setdefault(domain, f"domain_list:{Path(path).name}")
+        self._listed = DomainList(domain_lists, "domain_list")
         self._robots: dict[str, RobotFileParser] = {}
         for path in robots_snapshots:
             for rec in _read_jsonl(Path(path)):
@@ -116,27 +139,15 @@ class OptOutPolicy:
                     ]
         self.agents = tuple(ai_user_agents)
         self.page_signals = page_signals
-        self._listed_cache: dict[str, str | None] = {}
-
-    def _listed_rule(self, domain: str) -> str | None:
-        if domain not in self._listed_cache:
-            rule = None
-            parts = domain.split(".")
-            for i in range(len(parts) - 1):  # the domain itself, then its parents
-                rule = self._listed.get(".".join(parts[i:]))
-                if rule:
-                    break
-            self._listed_cache[domain] = rule
-        return self._listed_cache[domain]
 
     def decide_domain(self, domain: str) -> OptOutDecision:
         """The domain-level decision (lists only): what applies to every page of it."""
-        rule = self._listed_rule(domain)
+        rule = self._listed.rule(domain)
         return OptOutDecision(domain, rule is not None, rule or "none")
 
     def decide(self, doc: Document) -> OptOutDecision:
         domain = document_domain(doc)
-        rule = self._listed_rule(domain)
+        rule = self._listed.rule(domain)
         if rule:
             return OptOutDecision(domain, True, rule)
         meta = doc.meta if isinstance(doc.meta, dict) else {}

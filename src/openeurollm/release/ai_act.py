@@ -20,6 +20,7 @@ from openeurollm.release.sections import (
     ddmmyyyy,
     domain_rows,
     eval_summary,
+    infringing_sites,
     language_table,
     mmyyyy,
     modalities,
@@ -193,6 +194,7 @@ Training Content for general-purpose AI models, C(2025) 5235, 24 July 2025.
 
 - Filters applied to the training data: {filter_text}.
 - Filters recorded with the purpose of removing illegal content: {", ".join(x["name"] for x in illegal) if illegal else "none recorded for this run"}.
+- Websites recognised by EU or EEA courts or authorities as persistently infringing copyright: {infringing_sites(f)}.
 
 ### 3.3 Other information (optional)
 

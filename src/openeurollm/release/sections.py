@@ -148,6 +148,23 @@ def optout_summary(f: Facts) -> str:
     return "\n".join(lines)
 
 
+def infringing_sites(f: Facts) -> str:
+    """What the run did about websites recognised as persistently infringing copyright."""
+    rec = f.rec("curate", "infringing_sites")
+    if not isinstance(rec, dict):
+        return NOT_RECORDED
+    if not rec.get("lists"):
+        return (
+            "no list of such websites was configured for this run "
+            "(curate.optout.infringing_lists), so none was applied"
+        )
+    domains = rec.get("domains") or {}
+    return (
+        f"list(s) {', '.join(rec['lists'])} ({fmt(rec.get('domains_listed'))} domains) applied; "
+        f"{fmt(rec.get('docs_removed'))} documents from {fmt(len(domains))} listed domain(s) removed"
+    )
+
+
 def curation_summary(f: Facts) -> str:
     steps = f.rec("curate", "steps")
     dropped = f.rec("curate", "dropped_by_reason") or {}

@@ -23,6 +23,7 @@ from openeurollm.data.curate import (
     write_drop_lists,
 )
 from openeurollm.data.docstore import shard_paths
+from openeurollm.data.optout import DomainList
 from openeurollm.errors import StageError
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
 from openeurollm.pipeline.tasks import Task, run_tasks
@@ -30,7 +31,7 @@ from openeurollm.pipeline.tasks import Task, run_tasks
 WORK = ".stage-work"  # scratch: excluded from the stage digest (fileio.is_scratch)
 
 
-OPTOUT_FILES = ("domain_lists", "robots_snapshots", "tdmrep_snapshots")
+OPTOUT_FILES = ("domain_lists", "robots_snapshots", "tdmrep_snapshots", "infringing_lists")
 
 
 def _optout_files(recipe: Recipe) -> dict[str, list[Path]]:
@@ -59,7 +60,7 @@ def _sum_dropped(steps: dict[str, Any]) -> Counter[str]:
 class CurateStage(Stage):
     name = "curate"
     after = ("ingest",)
-    version = 2  # 2: batched byte-level MinHash, opt-out record per rule
+    version = 3  # 2: batched byte-level MinHash, opt-out record per rule; 3: infringing sites
 
     def config(self, recipe: Recipe) -> dict[str, Any]:
         cfg = recipe.curate.model_dump(mode="json")
@@ -152,6 +153,12 @@ class CurateStage(Stage):
             ctx.out / "dropped",
         )
         record = self._record(pass1, pass3, dedup["stats"], samples)
+        lists = _optout_files(recipe)["infringing_lists"]
+        record["infringing_sites"] = {
+            "lists": [p.name for p in lists],
+            "domains_listed": len(DomainList(lists, "infringing_list")),
+            **record["infringing_sites"],
+        }
         shutil.rmtree(work / "docs", ignore_errors=True)  # copies of the kept documents
         ctx.log.info(
             "curate: %d in, %d kept, %d dropped, %d quarantined; steps %.1fs (%.0f docs/s), "
@@ -184,8 +191,10 @@ class CurateStage(Stage):
         relabelled: Counter[str] = Counter()
         pii: dict[str, Counter[str]] = {}
         optout: dict[str, dict[str, Any]] = {}
+        infringing: Counter[str] = Counter()
         decontam: dict[str, Counter[str]] = {}
         for r in pass1:
+            infringing.update(r.get("infringing", {}))
             quarantined.update(r["quarantined"])
             relabelled.update(r["relabelled"])
             for lang, counts in r["pii"].items():
@@ -235,6 +244,10 @@ class CurateStage(Stage):
             "optout_domains_opted_out": sorted(d for d, v in optout.items() if v["opted_out_docs"]),
             # All opt-out drop reasons together (domain list, TDMRep, noai, robots.txt).
             "optout_docs_removed": sum(n for r, n in dropped.items() if r.startswith("optout_")),
+            "infringing_sites": {
+                "docs_removed": dropped.get("infringing_site", 0),
+                "domains": dict(sorted(infringing.items())),
+            },
             "dedup": dedup,
             "decontam": {
                 "matches": {t: dict(sorted(c.items())) for t, c in sorted(decontam.items())},
