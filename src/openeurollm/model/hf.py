@@ -40,24 +40,29 @@ def architecture(args: ModelArgs) -> str:
     return "Qwen3ForCausalLM" if args.qk_norm else "LlamaForCausalLM"
 
 
+def _rename(
+    name: str, layer: re.Pattern[str], per_layer: dict[str, str], top: dict[str, str], prefix: str
+) -> str | None:
+    m = layer.match(name)
+    if m and m.group(2) in per_layer:
+        return f"{prefix}{m.group(1)}.{per_layer[m.group(2)]}"
+    return top.get(name)
+
+
 def hf_name(name: str) -> str:
     """Our parameter name -> the Hugging Face one."""
-    m = _OURS.match(name)
-    if m and m.group(2) in _LAYER:
-        return f"model.layers.{m.group(1)}.{_LAYER[m.group(2)]}"
-    if name in _TOP:
-        return _TOP[name]
-    raise KeyError(f"no Hugging Face name for parameter {name!r}")
+    out = _rename(name, _OURS, _LAYER, _TOP, "model.layers.")
+    if out is None:
+        raise KeyError(f"no Hugging Face name for parameter {name!r}")
+    return out
 
 
 def our_name(name: str) -> str:
     """A Hugging Face parameter name -> ours."""
-    m = _THEIRS.match(name)
-    if m and m.group(2) in _LAYER_BACK:
-        return f"layers.{m.group(1)}.{_LAYER_BACK[m.group(2)]}"
-    if name in _TOP_BACK:
-        return _TOP_BACK[name]
-    raise KeyError(f"parameter {name!r} is not part of our architecture")
+    out = _rename(name, _THEIRS, _LAYER_BACK, _TOP_BACK, "layers.")
+    if out is None:
+        raise KeyError(f"parameter {name!r} is not part of our architecture")
+    return out
 
 
 def to_hf_state_dict(state: dict[str, Any]) -> dict[str, Any]:
