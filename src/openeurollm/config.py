@@ -457,6 +457,9 @@ class ReleaseConfig(Section):
     sme: bool | None = None
     systemic_risk: bool | None = None
     crawler_purpose: str | None = None
+    # Whether the crawled (WARC) input was crawled by or on behalf of the provider, not by a
+    # third party such as Common Crawl: the records name the crawler, not on whose behalf.
+    crawled_by_provider: bool | None = None
     commercially_licensed_data: bool | None = None
     private_third_party_data: bool | None = None
     user_data: bool | None = None

@@ -169,6 +169,9 @@ def test_crawler_named_from_the_warcinfo_record() -> None:
         "files": 3,
     }
     text = render_all(ent)["training_content_summary.md"]
+    assert "whether they were crawled by or on behalf of the provider: not provided" in text
+    own = render_all(ent, ReleaseConfig(crawled_by_provider=True))["training_content_summary.md"]
+    assert "- Crawlers used by or on behalf of the provider: Yes" in own
     assert (
         "- Crawler name(s): ExampleBot/1.0 (software: ExampleNutch 1.0; operator: Example Crawl "
         "Team; crawls: EXAMPLE-CRAWL-2025-10)" in text

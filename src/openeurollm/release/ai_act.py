@@ -75,6 +75,18 @@ def _public_sources(f: Facts) -> tuple[str, str]:
     return large, other
 
 
+def _crawled_by_provider(said: bool | None, crawler: Any) -> str:
+    """The provider's statement; the records alone only tell whether crawled pages came in."""
+    if said is not None:
+        return "Yes" if said else "No"
+    if crawler is MISSING:
+        return "No crawler is recorded for this run: the data came from the datasets in 2.1"
+    return (
+        "the input holds crawled pages (crawler below); whether they were crawled by or on "
+        "behalf of the provider: not provided (set release.crawled_by_provider in the recipe)"
+    )
+
+
 def _crawler_name(crawler: Any) -> str:
     """User agent, with software, operator and crawl names as the WARC files declare them."""
     if not isinstance(crawler, dict):
@@ -158,7 +170,7 @@ Training Content for general-purpose AI models, C(2025) 5235, 24 July 2025.
 
 ### 2.3 Data crawled and scraped from online sources
 
-- Crawlers used by or on behalf of the provider: {"Yes" if crawler else ("No crawler is recorded for this run: the data came from the datasets in 2.1" if crawler is MISSING else "No")}
+- Crawlers used by or on behalf of the provider: {_crawled_by_provider(c.crawled_by_provider, crawler)}
 - Crawler name(s): {_crawler_name(crawler)}
 - Purpose of the crawler(s): {f.provided("crawler_purpose")}
 - General behaviour of the crawler(s): {_crawler_behaviour(crawler)}
