@@ -73,6 +73,7 @@ class EnergyMeter:
         self._nvml: Any = None
         self._handle: Any = None
         self._joules = 0.0
+        self._last_sample = (0.0, 0.0)  # (time, watts) of the newest power sample
         self._counter_start: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -94,20 +95,20 @@ class EnergyMeter:
         except Exception:
             self._counter_start = None
         self.source = "nvml power samples"
+        self._last_sample = (self._t0, 0.0)
         self._stop.clear()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
     def _sample(self) -> None:
-        last = time.monotonic()
         while not self._stop.wait(1.0):
             now = time.monotonic()
             try:
                 watts = self._nvml.nvmlDeviceGetPowerUsage(self._handle) / 1000.0
             except Exception:
                 continue
-            self._joules += watts * (now - last)
-            last = now
+            self._joules += watts * (now - self._last_sample[0])
+            self._last_sample = (now, watts)  # one tuple: joules() reads it from another thread
 
     def joules(self) -> float | None:
         """Joules spent by this device since start(), or None when nothing can be measured."""
@@ -119,7 +120,9 @@ class EnergyMeter:
             except Exception:
                 return None
         if self._thread is not None:
-            return self._joules
+            # Up to a second since the newest sample, at its power, so short segments count.
+            at, watts = self._last_sample
+            return self._joules + watts * (time.monotonic() - at)
         if self.power_watts:
             self.source = "configured power x time"
             return self.power_watts * elapsed
