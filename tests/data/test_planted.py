@@ -26,7 +26,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
             "run": {"root": str(root), "name": "planted"},
             "executor": {"workers": 1},  # inline: no process pool to start
             "ingest": {"inputs": [{"path": "corpus/*.jsonl", "license": "CC0-1.0"}]},
-            "curate": {"optout": {"domain_lists": ["optout/domains.txt"]}},
+            "curate": {
+                "optout": {
+                    "domain_lists": ["optout/domains.txt"],
+                    "infringing_lists": ["optout/infringing.txt"],
+                }
+            },
             "eval": {"tasks": [{"name": "demo_mc", "path": "eval/demo_mc.jsonl"}]},
         },
         base_dir=DEMO,
@@ -103,6 +108,18 @@ def test_optout_dropped_and_recorded_per_domain(demo) -> None:
     assert demo["record"]["dropped_by_reason"]["optout_domain_list"] == len(
         demo["planted"]["optout"]
     )
+
+
+def test_infringing_websites_dropped_and_recorded(demo) -> None:
+    for ref in demo["planted"]["infringing"]:
+        assert not _kept(demo, ref), ref
+    record = demo["record"]["infringing_sites"]
+    assert record["lists"] == ["infringing.txt"] and record["domains_listed"] == 2
+    assert sorted(record["domains"]) == sorted(demo["planted"]["infringing_domains"])
+    assert record["docs_removed"] == len(demo["planted"]["infringing"])
+    assert demo["record"]["dropped_by_reason"]["infringing_site"] == record["docs_removed"]
+    # not a text-and-data-mining opt-out: kept out of the opt-out decisions
+    assert not set(record["domains"]) & set(demo["record"]["optout"])
 
 
 def test_contaminated_dropped_with_matched_item(demo) -> None:
