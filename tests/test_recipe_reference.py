@@ -30,6 +30,19 @@ def test_reference_covers_every_section_and_field() -> None:
     assert "## `executor.slurm`" in text and "## `ingest.inputs[]`" in text
 
 
+def test_every_field_is_one_well_formed_table_row() -> None:
+    """Multi-line docstrings and pipes in them must not break the Markdown tables."""
+    import re
+
+    lines = recipe_reference().splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("| `"):
+            cells = re.split(r"(?<!\\)\|", line)
+            assert len(cells) == 6, f"line {i + 1} has {len(cells) - 2} cells: {line}"
+        elif i and lines[i - 1].startswith("| ") and line.strip():
+            assert line.startswith("|"), f"line {i + 1} continues a table row: {line}"
+
+
 def test_check_flag_reports_drift(tmp_path) -> None:
     stale = tmp_path / "ref.md"
     stale.write_text("old\n")

@@ -457,9 +457,11 @@ class ReleaseConfig(Section):
     sme: bool | None = None
     systemic_risk: bool | None = None
     crawler_purpose: str | None = None
-    # Whether the crawled (WARC) input was crawled by or on behalf of the provider, not by a
-    # third party such as Common Crawl: the records name the crawler, not on whose behalf.
+    """Why the crawler(s) collected the data (public summary, section 2.3)."""
     crawled_by_provider: bool | None = None
+    """Whether the crawled (WARC) input was crawled by or on behalf of the provider rather
+    than by a third party such as Common Crawl: the records name the crawler, not on whose
+    behalf it ran."""
     commercially_licensed_data: bool | None = None
     private_third_party_data: bool | None = None
     user_data: bool | None = None

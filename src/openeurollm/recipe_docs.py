@@ -87,7 +87,9 @@ def _section(path: str, model: type[BaseModel], out: list[str]) -> None:
     nested: list[tuple[str, type[BaseModel]]] = []
     for name, field in model.model_fields.items():
         sub, is_list = _nested_model(field.annotation)
-        notes = " ".join(x for x in (field.description or "", _constraints(field)) if x)
+        # One line, pipes escaped: a Markdown table row ends at a line break, a cell at a pipe.
+        description = " ".join((field.description or "").split()).replace("|", "\\|")
+        notes = " ".join(x for x in (description, _constraints(field)) if x)
         type_name = _type_name(field.annotation)
         if sub is not None:
             child = f"{path}.{name}{'[]' if is_list else ''}"
