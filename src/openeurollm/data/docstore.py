@@ -6,11 +6,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from openeurollm.data.document import Document
 from openeurollm.errors import StageError
-from openeurollm.pipeline.parquet_rows import ParquetRowWriter
+from openeurollm.pipeline.parquet_rows import ParquetRowWriter, open_streaming, stream_batches
 
 SCHEMA = pa.schema(
     [
@@ -46,8 +45,7 @@ def write_documents(path: Path, docs: Iterable[Document]) -> int:
 def read_documents(path: Path) -> Iterator[Document]:
     """Stream documents from one Parquet file; a damaged file stops with its name."""
     try:
-        pf = pq.ParquetFile(path)
-        for batch in pf.iter_batches(batch_size=_BATCH):
+        for batch in stream_batches(open_streaming(path), _BATCH):
             for row in batch.to_pylist():
                 yield Document.from_row(row)
     except (OSError, pa.ArrowException) as exc:

@@ -1,12 +1,13 @@
-"""A Parquet file written row by row in batches (zstd), appearing only on a clean close.
+"""Parquet files streamed in batches both ways, so memory stays bounded whatever their size.
 
-Document shards and lineage files are both written this way: rows are buffered and handed to
-pyarrow a batch at a time, so memory stays bounded whatever the file's size, and the file is
-renamed into place (`fileio.atomic_path`) only when the block ends without an exception.
+Writing: rows are buffered and handed to pyarrow a batch at a time (zstd), and the file is
+renamed into place (`fileio.atomic_path`) only when the block ends without an exception;
+document shards and lineage files are written this way. Reading: `stream_batches`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Self
 
@@ -14,6 +15,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from openeurollm.pipeline.fileio import atomic_path
+
+
+def open_streaming(path: Path) -> pq.ParquetFile:
+    """A ParquetFile to read in batches. pyarrow's default pre_buffer keeps the column chunks
+    it has read: peak memory grew with the file (+80 MB for an 86 MB file)."""
+    return pq.ParquetFile(path, pre_buffer=False)
+
+
+def stream_batches(pf: pq.ParquetFile, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """Record batches in file order, decoded on this thread: flat memory (measured in
+    tests/data/test_reader_memory.py) at the speed of the threaded reader for row data."""
+    return pf.iter_batches(batch_size=batch_size, use_threads=False)
 
 
 class ParquetRowWriter:

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from openeurollm.pipeline.fileio import atomic_path
-from openeurollm.pipeline.parquet_rows import ParquetRowWriter
+from openeurollm.pipeline.parquet_rows import ParquetRowWriter, open_streaming, stream_batches
 
 SCHEMA = pa.schema(
     [
@@ -49,7 +49,7 @@ def merge_lineage(parts: Iterable[Path], out: Path) -> int:
         writer = pq.ParquetWriter(tmp, SCHEMA, compression="zstd")
         try:
             for part in parts:
-                for batch in pq.ParquetFile(part).iter_batches(batch_size=_BATCH):
+                for batch in stream_batches(open_streaming(part), _BATCH):
                     writer.write_table(pa.Table.from_batches([batch], schema=SCHEMA))
                     rows += batch.num_rows
             if rows == 0:

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from openeurollm.data.document import Document
 from openeurollm.data.readers import READERS, Quarantined
 from openeurollm.data.readers.jsonl import document_from_record
+from openeurollm.pipeline.parquet_rows import open_streaming, stream_batches
 
 if TYPE_CHECKING:
     from openeurollm.config import InputSpec
@@ -33,17 +33,14 @@ def _jsonable(value: object) -> object:
 def read_parquet(path: Path, spec: InputSpec) -> Iterator[Document | Quarantined]:
     row = 0
     try:
-        # pre_buffer (pyarrow's default) kept the column chunks it had read: peak memory grew
-        # with the file (+80 MB for an 86 MB file). Without it, and decoding on this thread,
-        # memory stays flat (tests/data/test_reader_memory.py).
-        pf = pq.ParquetFile(path, pre_buffer=False)
+        pf = open_streaming(path)
         if spec.text_field not in pf.schema_arrow.names:
             yield Quarantined(
                 str(path),
                 f"no column {spec.text_field!r} (columns: {', '.join(pf.schema_arrow.names)})",
             )
             return
-        for batch in pf.iter_batches(batch_size=_BATCH, use_threads=False):
+        for batch in stream_batches(pf, _BATCH):
             for record in batch.to_pylist():
                 row += 1
                 record = {k: _jsonable(v) for k, v in record.items() if v is not None}
