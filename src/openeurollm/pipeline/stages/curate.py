@@ -152,13 +152,8 @@ class CurateStage(Stage):
             [work / "samples" / n for n in names] + [work / "dedup-samples" / n for n in names],
             ctx.out / "dropped",
         )
-        record = self._record(pass1, pass3, dedup["stats"], samples)
-        lists = _optout_files(recipe)["infringing_lists"]
-        record["infringing_sites"] = {
-            "lists": [p.name for p in lists],
-            "domains_listed": len(DomainList(lists, "infringing_list")),
-            **record["infringing_sites"],
-        }
+        infringing_lists = _optout_files(recipe)["infringing_lists"]
+        record = self._record(pass1, pass3, dedup["stats"], samples, infringing_lists)
         shutil.rmtree(work / "docs", ignore_errors=True)  # copies of the kept documents
         ctx.log.info(
             "curate: %d in, %d kept, %d dropped, %d quarantined; steps %.1fs (%.0f docs/s), "
@@ -180,6 +175,7 @@ class CurateStage(Stage):
         pass3: list[dict[str, Any]],
         dedup: dict[str, Any],
         samples: dict[str, int],
+        infringing_lists: list[Path],
     ) -> dict[str, Any]:
         steps = StepStats.merge([r["steps"] for r in pass1] + [r["steps"] for r in pass3])
         docs_in = sum(r["docs_in"] for r in pass1)
@@ -245,6 +241,8 @@ class CurateStage(Stage):
             # All opt-out drop reasons together (domain list, TDMRep, noai, robots.txt).
             "optout_docs_removed": sum(n for r, n in dropped.items() if r.startswith("optout_")),
             "infringing_sites": {
+                "lists": [p.name for p in infringing_lists],
+                "domains_listed": len(DomainList(infringing_lists, "infringing_list")),
                 "docs_removed": dropped.get("infringing_site", 0),
                 "domains": dict(sorted(infringing.items())),
             },
