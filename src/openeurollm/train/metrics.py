@@ -72,8 +72,9 @@ class EnergyMeter:
         self.source = "not recorded"
         self._nvml: Any = None
         self._handle: Any = None
-        self._joules = 0.0
-        self._last_sample = (0.0, 0.0)  # (time, watts) of the newest power sample
+        # (joules so far, time and watts of the newest power sample): one tuple, replaced
+        # whole, so joules() on another thread never sees a sum without its sample time.
+        self._sampled = (0.0, 0.0, 0.0)
         self._counter_start: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -95,7 +96,7 @@ class EnergyMeter:
         except Exception:
             self._counter_start = None
         self.source = "nvml power samples"
-        self._last_sample = (self._t0, 0.0)
+        self._sampled = (0.0, self._t0, 0.0)
         self._stop.clear()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -107,8 +108,8 @@ class EnergyMeter:
                 watts = self._nvml.nvmlDeviceGetPowerUsage(self._handle) / 1000.0
             except Exception:
                 continue
-            self._joules += watts * (now - self._last_sample[0])
-            self._last_sample = (now, watts)  # one tuple: joules() reads it from another thread
+            joules, at, _ = self._sampled
+            self._sampled = (joules + watts * (now - at), now, watts)
 
     def joules(self) -> float | None:
         """Joules spent by this device since start(), or None when nothing can be measured."""
@@ -121,8 +122,8 @@ class EnergyMeter:
                 return None
         if self._thread is not None:
             # Up to a second since the newest sample, at its power, so short segments count.
-            at, watts = self._last_sample
-            return self._joules + watts * (time.monotonic() - at)
+            joules, at, watts = self._sampled
+            return joules + watts * (time.monotonic() - at)
         if self.power_watts:
             self.source = "configured power x time"
             return self.power_watts * elapsed
