@@ -91,11 +91,7 @@ def _crawler_name(crawler: Any) -> str:
     """User agent, with software, operator and crawl names as the WARC files declare them."""
     if not isinstance(crawler, dict):
         return NOT_RECORDED
-    details = [
-        f"{label}: {crawler[key]}"
-        for label, key in (("software", "software"), ("operator", "operator"))
-        if crawler.get(key)
-    ]
+    details = [f"{key}: {crawler[key]}" for key in ("software", "operator") if crawler.get(key)]
     if crawler.get("crawls"):
         details.append("crawls: " + ", ".join(crawler["crawls"]))
     name = fmt(crawler.get("user_agent"))
