@@ -12,7 +12,7 @@ import pytest
 from openeurollm.config import recipe_from_dict
 from openeurollm.data.curate import STEPS
 from openeurollm.data.docstore import read_folder
-from openeurollm.pipeline.fileio import read_json
+from openeurollm.io.fileio import read_json
 from openeurollm.pipeline.runner import run_pipeline
 from tests.data.helpers import clean_docs, paragraph, write_jsonl
 

@@ -11,7 +11,7 @@ from safetensors.torch import save_file
 from openeurollm.config import recipe_from_dict
 from openeurollm.data.docstore import write_documents
 from openeurollm.data.document import Document
-from openeurollm.pipeline.fileio import write_json
+from openeurollm.io.fileio import write_json
 from openeurollm.pipeline.stage import STAGES, StageContext
 
 from .tiny import synthetic_texts, tiny_model, tiny_tokenizer

@@ -12,7 +12,7 @@ from safetensors.torch import save_file
 
 from openeurollm.config import ReleaseConfig
 from openeurollm.data.document import normalized_hash
-from openeurollm.pipeline.fileio import write_json
+from openeurollm.io.fileio import write_json
 from openeurollm.release.build import build_release
 from openeurollm.release.cli_commands import check_inclusion, verify_release
 from openeurollm.shards.lineage import LineageWriter

@@ -13,7 +13,7 @@ import pytest
 from openeurollm.data.docstore import read_documents
 from openeurollm.data.document import normalized_hash
 from openeurollm.errors import StageError
-from openeurollm.pipeline.fileio import file_sha256
+from openeurollm.io.fileio import file_sha256
 from openeurollm.pipeline.stage import StageContext
 from openeurollm.pipeline.stages.shards import ShardsStage
 from openeurollm.shards.reader import ShardFile, ShardSet, read_offsets

@@ -31,7 +31,7 @@ from openeurollm.data.langid import LanguageId
 from openeurollm.data.optout import DomainList, OptOutPolicy, document_domain
 from openeurollm.data.pii import PiiMasker
 from openeurollm.data.text import words
-from openeurollm.pipeline.fileio import atomic_open, atomic_path, write_json
+from openeurollm.io.fileio import atomic_open, atomic_path, write_json
 
 STEPS = ("langid", "optout", "filters", "pii", "decontam", "dedup_exact", "dedup_near")
 SAMPLES_PER_REASON = 20

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from openeurollm.data.document import Document
 from openeurollm.errors import StageError
-from openeurollm.pipeline.parquet_rows import ParquetRowWriter, open_streaming, stream_batches
+from openeurollm.io.parquet_rows import ParquetRowWriter, open_streaming, stream_batches
 
 SCHEMA = pa.schema(
     [

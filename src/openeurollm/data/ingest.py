@@ -13,7 +13,7 @@ from openeurollm.config import InputSpec
 from openeurollm.data.docstore import write_documents
 from openeurollm.data.document import Document
 from openeurollm.data.readers import READERS, Quarantined, SourceInfo
-from openeurollm.pipeline.fileio import atomic_open
+from openeurollm.io.fileio import atomic_open
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 

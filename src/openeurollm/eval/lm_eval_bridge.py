@@ -25,7 +25,7 @@ import yaml
 
 from openeurollm.errors import StageError
 from openeurollm.eval.tasks import MCInstance
-from openeurollm.pipeline.fileio import atomic_open
+from openeurollm.io.fileio import atomic_open
 
 SOURCE = "lm-evaluation-harness"
 SUFFIX = "@lm-eval"

@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from openeurollm.io.progress import progress
 from openeurollm.model.llama import rope_tables
-from openeurollm.pipeline.progress import progress
 
 
 @dataclass(frozen=True)

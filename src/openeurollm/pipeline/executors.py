@@ -8,7 +8,7 @@ from pathlib import Path
 
 from openeurollm.config import Recipe
 from openeurollm.errors import StageError
-from openeurollm.pipeline.progress import progress
+from openeurollm.io.progress import progress
 from openeurollm.pipeline.tasks import run_task
 from openeurollm.registry import Registry
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from openeurollm import __version__
 from openeurollm.errors import StageError
-from openeurollm.pipeline.fileio import read_json, write_json
+from openeurollm.io.fileio import read_json, write_json
 
 MANIFEST_FORMAT = 1
 _PACKAGES = ("numpy", "pyarrow", "py3langid", "tokenizers", "safetensors", "torch", "transformers")

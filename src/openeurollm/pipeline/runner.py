@@ -13,7 +13,7 @@ from typing import Any
 
 from openeurollm.config import Recipe, recipe_to_dict
 from openeurollm.errors import OpenEuroLLMError, StageError
-from openeurollm.pipeline.fileio import digest_of, file_sha256, tree_files
+from openeurollm.io.fileio import digest_of, file_sha256, tree_files
 from openeurollm.pipeline.lock import RunLock
 from openeurollm.pipeline.manifest import Manifest, now, software_versions
 from openeurollm.pipeline.stage import STAGE_ORDER, STAGES, Stage, StageContext

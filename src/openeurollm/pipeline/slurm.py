@@ -18,8 +18,8 @@ from pathlib import Path
 
 from openeurollm.config import Recipe, SlurmConfig
 from openeurollm.errors import StageError
+from openeurollm.io.fileio import atomic_open, read_json
 from openeurollm.pipeline.executors import EXECUTORS, Executor
-from openeurollm.pipeline.fileio import atomic_open, read_json
 from openeurollm.pipeline.tasks import marker_stats
 from openeurollm.train.signals import STOP_FILE
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from openeurollm.errors import InputError
-from openeurollm.pipeline.fileio import read_json
+from openeurollm.io.fileio import read_json
 from openeurollm.pipeline.stage import STAGE_ORDER
 
 # The one figure per stage that tells most at a glance.

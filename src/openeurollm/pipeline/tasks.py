@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from openeurollm.errors import StageError
-from openeurollm.pipeline.fileio import read_json, write_json
+from openeurollm.io.fileio import read_json, write_json
 
 TASK_DIR = ".stage-tasks"
 

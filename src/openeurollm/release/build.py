@@ -10,7 +10,7 @@ from typing import Any
 
 from openeurollm.config import ReleaseConfig
 from openeurollm.errors import StageError
-from openeurollm.pipeline.fileio import atomic_open, atomic_path, file_sha256
+from openeurollm.io.fileio import atomic_open, atomic_path, file_sha256
 from openeurollm.release.checksums import write_sha256sums
 from openeurollm.release.facts import Facts
 

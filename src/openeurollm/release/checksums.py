@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from openeurollm.errors import StageError
-from openeurollm.pipeline.fileio import atomic_open, file_sha256, is_scratch
+from openeurollm.io.fileio import atomic_open, file_sha256, is_scratch
 
 SUMS_NAME = "SHA256SUMS"
 

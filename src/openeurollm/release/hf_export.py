@@ -10,9 +10,9 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
+from openeurollm.io.fileio import atomic_path, write_json
 from openeurollm.model.args import ModelArgs
 from openeurollm.model.hf import hf_config, to_hf_state_dict
-from openeurollm.pipeline.fileio import atomic_path, write_json
 
 SPECIAL = {"bos_token": "<|bos|>", "eos_token": "<|eos|>", "pad_token": "<|pad|>"}
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}

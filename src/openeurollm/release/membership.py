@@ -23,7 +23,7 @@ from pathlib import Path
 
 from openeurollm.data.document import normalized_hash
 from openeurollm.errors import InputError
-from openeurollm.pipeline.fileio import atomic_open, write_json
+from openeurollm.io.fileio import atomic_open, write_json
 
 FILTER_NAME = "membership.filter"
 META_NAME = "membership.json"

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from openeurollm.pipeline.fileio import atomic_open
+from openeurollm.io.fileio import atomic_open
 from openeurollm.release.facts import Facts
 
 OSI = {"Apache-2.0", "MIT", "BSD-2-Clause", "BSD-3-Clause", "ISC", "UPL-1.0", "MPL-2.0",

@@ -10,7 +10,7 @@ from typing import Any
 
 from openeurollm.data.docstore import read_documents
 from openeurollm.data.document import Document, normalized_hash
-from openeurollm.pipeline.progress import progress
+from openeurollm.io.progress import progress
 from openeurollm.shards.lineage import LineageWriter
 from openeurollm.shards.writer import ShardWriter
 from openeurollm.tokenizer.encoder import TextTokenizer

@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from openeurollm.pipeline.fileio import atomic_path
-from openeurollm.pipeline.parquet_rows import ParquetRowWriter, open_streaming, stream_batches
+from openeurollm.io.fileio import atomic_path
+from openeurollm.io.parquet_rows import ParquetRowWriter, open_streaming, stream_batches
 
 SCHEMA = pa.schema(
     [

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from openeurollm.errors import StageError
-from openeurollm.pipeline.fileio import read_json
+from openeurollm.io.fileio import read_json
 from openeurollm.shards.writer import IDX_MAGIC
 
 _HEADER = len(IDX_MAGIC) + 8

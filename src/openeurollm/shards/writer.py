@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from openeurollm.pipeline.fileio import atomic_path, file_sha256
+from openeurollm.io.fileio import atomic_path, file_sha256
 
 IDX_MAGIC = b"OELIDX01"
 UINT16_LIMIT = 1 << 16

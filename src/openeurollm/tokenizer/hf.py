@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from openeurollm.pipeline.fileio import atomic_path, write_json
+from openeurollm.io.fileio import atomic_path, write_json
 from openeurollm.tokenizer.train import BOS, EOS, PAD
 
 # transformers' "no limit" value; the release passes the model's context length instead.

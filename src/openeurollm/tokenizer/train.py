@@ -21,7 +21,7 @@ from typing import Any
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-from openeurollm.pipeline.fileio import atomic_path
+from openeurollm.io.fileio import atomic_path
 from openeurollm.tokenizer.sampling import (
     TextSource,
     byte_budgets,

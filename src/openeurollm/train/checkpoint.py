@@ -23,7 +23,7 @@ from torch import nn
 from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
 
 from openeurollm.errors import StageError
-from openeurollm.pipeline.fileio import file_sha256, write_json
+from openeurollm.io.fileio import file_sha256, write_json
 from openeurollm.train.parallel import DistInfo, barrier
 
 log = logging.getLogger("openeurollm")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from openeurollm.pipeline.fileio import file_sha256
+from openeurollm.io.fileio import file_sha256
 from openeurollm.shards.reader import ShardSet
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from openeurollm.config import Recipe
+from openeurollm.io.fileio import write_json
 from openeurollm.model.flavors import model_args
-from openeurollm.pipeline.fileio import write_json
 
 JOB_FILE = "job.json"
 

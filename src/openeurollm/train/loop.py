@@ -23,10 +23,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from openeurollm.config import TrainConfig
+from openeurollm.io.fileio import atomic_open, atomic_path, write_json
+from openeurollm.io.progress import progress
 from openeurollm.model.args import ModelArgs, flops_per_token, num_params
 from openeurollm.model.llama import Transformer
-from openeurollm.pipeline.fileio import atomic_open, atomic_path, write_json
-from openeurollm.pipeline.progress import progress
 from openeurollm.train import checkpoint as ckpt
 from openeurollm.train.data import TokenWindows
 from openeurollm.train.job import Job

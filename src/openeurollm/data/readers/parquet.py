@@ -12,7 +12,7 @@ import pyarrow as pa
 from openeurollm.data.document import Document
 from openeurollm.data.readers import READERS, Quarantined
 from openeurollm.data.readers.jsonl import document_from_record
-from openeurollm.pipeline.parquet_rows import open_streaming, stream_batches
+from openeurollm.io.parquet_rows import open_streaming, stream_batches
 
 if TYPE_CHECKING:
     from openeurollm.config import InputSpec

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from openeurollm.config import Recipe
-from openeurollm.pipeline.fileio import write_json
+from openeurollm.io.fileio import write_json
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from openeurollm.config import Recipe
-from openeurollm.pipeline.fileio import file_sha256
+from openeurollm.io.fileio import file_sha256
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
 from openeurollm.pipeline.tasks import Task, run_tasks
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from openeurollm.config import Recipe
-from openeurollm.pipeline.fileio import atomic_open
+from openeurollm.io.fileio import atomic_open
 from openeurollm.pipeline.stage import STAGE_ORDER, STAGES, Stage, StageContext
 from openeurollm.report.html import SECTIONS, ReportBuilder
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from openeurollm.config import Recipe
 from openeurollm.errors import RecipeError, StageError
-from openeurollm.pipeline.fileio import write_json
+from openeurollm.io.fileio import write_json
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
 from openeurollm.pipeline.tasks import Task, run_tasks
 from openeurollm.shards.lineage import merge_lineage

@@ -15,7 +15,7 @@ from typing import Any
 
 from openeurollm.config import Recipe
 from openeurollm.data.docstore import read_documents
-from openeurollm.pipeline.fileio import write_json
+from openeurollm.io.fileio import write_json
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
 from openeurollm.tokenizer.encoder import TextTokenizer
 from openeurollm.tokenizer.fertility import REFERENCE, fertility_report

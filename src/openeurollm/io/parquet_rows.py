@@ -14,7 +14,7 @@ from typing import Any, Self
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from openeurollm.pipeline.fileio import atomic_path
+from openeurollm.io.fileio import atomic_path
 
 
 def open_streaming(path: Path) -> pq.ParquetFile:
