@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "openeurollm"
-DOMAIN = ["data", "tokenizer", "shards", "model", "train", "eval", "release", "report"]
+DOMAIN = ["data", "tokenizer", "shards", "model", "train", "eval", "release", "report", "plan"]
 
 
 def _imports(path: Path) -> set[str]:

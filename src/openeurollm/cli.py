@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from openeurollm import __version__
-from openeurollm.errors import OpenEuroLLMError
+from openeurollm.errors import OpenEuroLLMError, RecipeError
 from openeurollm.pipeline.runner import DISK_ERRNOS
 
 EXAMPLES = """\
@@ -19,6 +19,8 @@ examples:
   openeurollm run recipes/demo.yaml --until curate       stop after a stage
   openeurollm run recipes/demo.yaml --force train        redo a stage (and what depends on it)
   openeurollm run recipes/demo.yaml --dry-run            show what would run, change nothing
+  openeurollm plan recipes/demo.yaml --gpus 64 --gpu H100 --set model.flavor=9B
+                                                         memory, speed, time, energy before submitting
   openeurollm status runs/demo                           stages, counts, durations
   openeurollm inspect runs/demo --stage curate --reason dedup_exact
   openeurollm check-inclusion runs/demo/release --url https://example.org/page
@@ -59,9 +61,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
         describe = getattr(executor, "describe", None)
         if describe is not None:
             print(describe())
+        from openeurollm.plan.plan import render_plan, slurm_plan
+
+        training = slurm_plan(recipe)
+        if training is not None:
+            print(render_plan(training))
         return 0
     run_pipeline(recipe, until=args.until, force=force, recipe_path=args.recipe)
     print(f"done: {recipe.run_dir}")
+    return 0
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from openeurollm.config import load_recipe
+    from openeurollm.plan.plan import plan_recipe, render_plan
+
+    recipe = load_recipe(args.recipe, args.set or [])
+    slurm = recipe.executor.slurm
+    gpus = args.gpus or slurm.nodes * slurm.gpus_per_node
+    gpu = args.gpu or slurm.gpu
+    if not gpus or gpu is None:
+        raise RecipeError(
+            "say how many GPUs of which kind: --gpus N --gpu NAME (or set "
+            "executor.slurm.nodes, gpus_per_node and gpu in the recipe)"
+        )
+    print(render_plan(plan_recipe(recipe, gpus, gpu, args.precision)))
     return 0
 
 
@@ -150,6 +174,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the plan (and generated job scripts); run nothing",
     )
     run.set_defaults(func=_cmd_run)
+
+    plan = sub.add_parser(
+        "plan",
+        help="memory, throughput, time, energy and compute of a recipe's training on N GPUs",
+    )
+    plan.add_argument("recipe", help="recipe YAML file")
+    plan.add_argument("--gpus", type=int, help="GPUs in all (default: the Slurm profile's)")
+    plan.add_argument("--gpu", help="GPU model, e.g. H100, H200, A100, GH200, MI250X")
+    plan.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "float8"],
+        help="what-if precision (default: train.dtype)",
+    )
+    plan.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe value")
+    plan.set_defaults(func=_cmd_plan)
 
     status = sub.add_parser("status", help="table of a run's stages")
     status.add_argument("run_dir", help="run directory, e.g. runs/demo")

@@ -95,6 +95,9 @@ class SlurmConfig(Section):
     nodes: PositiveInt = 1
     """Training nodes."""
     gpus_per_node: int = Field(0, ge=0)
+    gpu: str | None = None
+    """GPU model of the training nodes, as `openeurollm plan` names it (e.g. H100, A100 64GB,
+    GH200, MI250X); `run --dry-run` then prints the training plan for nodes x gpus_per_node."""
     train_cpus_per_node: PositiveInt | None = None
     """CPUs of the training job on each node (its one task runs torchrun and every rank on
     the node); null: `cpus_per_task`."""
@@ -113,6 +116,16 @@ class SlurmConfig(Section):
     """How often the runner asks squeue about its jobs."""
     signal_seconds: PositiveInt = 300
     """Slurm warns the training job (SIGUSR1) this long before its time limit."""
+
+    @field_validator("gpu")
+    @classmethod
+    def _known_gpu(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from openeurollm.plan.devices import resolve
+
+        return resolve(value)
+
     extra_sbatch: list[str] = Field(default_factory=list)
     """More sbatch options, e.g. ["--constraint=gpu"]."""
 

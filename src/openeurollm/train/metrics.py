@@ -11,27 +11,14 @@ from typing import IO, Any
 
 import torch
 
+from openeurollm.plan.devices import peak_table
+
 log = logging.getLogger("openeurollm")
 
-# Dense bf16 tensor-core peak FLOP/s per device, from vendor data sheets (no sparsity).
-# Matched as a substring of torch.cuda.get_device_name(); the longest match wins.
-PEAK_FLOPS: dict[str, float] = {
-    "B200": 2250e12,
-    "H200": 989e12,
-    "GH200": 989e12,
-    "H100": 989e12,  # SXM; PCIe and NVL below
-    "H100 PCIe": 756e12,
-    "H100 NVL": 835e12,
-    "A100": 312e12,
-    "L40S": 362e12,
-    "L4": 121e12,
-    "A10": 125e12,
-    "V100": 125e12,  # fp16
-    "MI300X": 1307e12,
-    "MI300A": 981e12,
-    "MI250X": 191.5e12,  # per GCD; each GCD is one device
-    "MI250": 181e12,
-}
+# Dense bf16 tensor-core peak FLOP/s per device, from the planner's device table (one set of
+# numbers for run and plan). Matched as a substring of torch.cuda.get_device_name(); the
+# longest match wins.
+PEAK_FLOPS: dict[str, float] = peak_table()
 # A rough CPU figure per thread: one AVX-512 FMA pipe pair at ~2.5 GHz (fp32), doubled for
 # bf16 dot products. Only an estimate; set train.peak_flops for a measured one.
 CPU_PEAK_PER_THREAD = {"fp32": 80e9, "bf16": 160e9}
