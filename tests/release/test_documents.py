@@ -70,7 +70,7 @@ def test_removed_record_prints_not_recorded() -> None:
 
 def test_removed_field_of_a_record_prints_not_recorded() -> None:
     ent = entries()
-    del ent["train"]["record"]["energy_kwh"]
+    ent["train"]["record"]["energy_kwh"] = None
     docs = render_all(ent)
     assert "| Energy | not recorded" in docs["README.md"]
     assert "| Energy | not recorded |" in docs["technical_documentation.md"]

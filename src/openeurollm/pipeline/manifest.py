@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import platform
+import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,35 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+@functools.cache
+def code_version() -> dict[str, Any]:
+    """The git commit of the openeurollm source this process runs, and whether the checkout
+    had uncommitted changes, taken once per process (at run start). Installed from a wheel or
+    an untracked copy: the commit is "not recorded"."""
+    package = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(package), *args], capture_output=True, text=True, timeout=30
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    # The package file itself must be tracked: a virtualenv inside a repository is not a checkout.
+    if git("ls-files", "--error-unmatch", str(package / "__init__.py")) is None:
+        return {"commit": "not recorded (not a git checkout)", "dirty": None}
+    commit = git("rev-parse", "HEAD") or "not recorded (git rev-parse failed)"
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".")
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
 def software_versions() -> dict[str, str]:
     """Versions that shape outputs; read from metadata so nothing heavy gets imported."""
+    code = code_version()
     out = {"openeurollm": __version__, "python": platform.python_version()}
+    out["openeurollm_commit"] = code["commit"] + (" (uncommitted changes)" if code["dirty"] else "")
     for name in _PACKAGES:
         try:
             out[name] = metadata.version(name)
