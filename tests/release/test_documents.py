@@ -114,13 +114,37 @@ def test_model_card_metadata() -> None:
     assert got == {lang: round(v, 4) for lang, v in bpb.items()}
 
 
-def test_croissant_validates_with_mlcroissant(tmp_path: Path) -> None:
+def test_croissant_record_set_reads_every_shipped_file(tmp_path: Path) -> None:
+    """The record set spans every Parquet file of the shipped dataset (a field sourced from
+    one file read 34 of 833 documents), inside the release, with a citation."""
     mlc = pytest.importorskip("mlcroissant")
+    from openeurollm.data.docstore import write_documents
+    from openeurollm.data.document import Document
+
+    folder = tmp_path / "data" / "curated"
+    texts = {"a.parquet": ["Erstes Dokument.", "Zweites Dokument."], "b.parquet": ["Trzeci."]}
+    for name, items in texts.items():
+        write_documents(folder / name, [Document.new(t, lang="de", source="x") for t in items])
+    facts = Facts(
+        entries(),
+        ReleaseConfig(homepage="https://example.org/model"),
+        {"dataset": {"folder": "data/curated", "files": sorted(texts)}},
+        today="2026-11-25",
+    )
     path = tmp_path / "croissant.json"
-    path.write_text(render_all(entries())["croissant.json"], encoding="utf-8")
+    path.write_text(croissant.render(facts), encoding="utf-8")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["url"] == "https://example.org/model" and "@misc{" in doc["citeAs"]
+    assert all(not d.get("contentUrl", "").startswith("curate/") for d in doc["distribution"])
     dataset = mlc.Dataset(jsonld=path)  # raises ValidationError on a non-conforming document
-    assert dataset.metadata.name.endswith("-training-data")
     assert [rs.name for rs in dataset.metadata.record_sets] == ["documents"]
+    assert len(list(dataset.records("documents"))) == 3
+
+
+def test_croissant_without_shipped_data_has_no_url_guess() -> None:
+    doc = json.loads(render_all(entries())["croissant.json"])
+    assert "url" not in doc  # "README.md" is not a URL
+    assert doc["distribution"] == [] and "not part of this release" in doc["description"]
 
 
 def test_openness_class_follows_the_folder_contents(tmp_path: Path) -> None:
@@ -182,23 +206,61 @@ def test_crawler_named_from_the_warcinfo_record() -> None:
     )
 
 
-def test_infringing_website_lists_are_reported_as_applied() -> None:
+def test_infringing_lists_name_the_issuer_the_recipe_states() -> None:
     ent = entries()
-    ent["curate"]["record"].pop("infringing_sites", None)
-    assert (
-        "persistently infringing copyright: not recorded" in render_all(ent)["copyright_policy.md"]
-    )
-    ent["curate"]["record"]["infringing_sites"] = {"lists": [], "docs_removed": 0, "domains": {}}
     none = render_all(ent)
     for name in ("copyright_policy.md", "training_content_summary.md"):
-        assert "no list of such websites was configured for this run" in none[name], name
+        assert "not applied: no list of such websites was given for this run" in none[name], name
+        assert "recognised by EU or EEA courts" not in none[name], name
     ent["curate"]["record"]["infringing_sites"] = {
         "lists": ["eu-list.txt"],
         "domains_listed": 1234,
         "docs_removed": 56,
         "domains": {"a.example": 50, "b.example": 6},
     }
-    applied = render_all(ent)
-    expected = "list(s) eu-list.txt (1,234 domains) applied; 56 documents from 2 listed domain(s)"
+    unsaid = render_all(ent)
+    said = render_all(ent, ReleaseConfig(infringing_lists_issuer="the provider's own research"))
+    expected = (
+        "applied: list(s) eu-list.txt (1,234 domains; issued by: {}); 56 documents from 2 "
+        "listed domain(s) removed"
+    )
     for name in ("copyright_policy.md", "training_content_summary.md"):
-        assert expected in applied[name], name
+        assert expected.format("the provider's own research") in said[name], name
+        assert (
+            expected.format("not provided (set release.infringing_lists_issuer in the recipe)")
+            in unsaid[name]
+        ), name
+
+
+PROTOCOLS = {
+    "domain_lists": ["domains.txt"],
+    "domains_listed": 3,
+    "robots_snapshots": [],
+    "tdmrep_snapshots": [],
+    "ai_user_agents": ["GPTBot", "CCBot"],
+    "page_signals": True,
+    "docs_removed_by_rule": {"optout_domain_list": 7},
+}
+
+
+def test_optout_statements_name_only_the_protocols_the_run_had_input_for() -> None:
+    ent = entries()
+    ent["curate"]["record"]["optout_protocols"] = PROTOCOLS
+    docs = render_all(ent)
+    for name in ("training_content_summary.md", "copyright_policy.md", "datasheet.md"):
+        text = docs[name]
+        assert "| Domain lists of reserved rights | applied | domains.txt (3 domains) | 7 |" in text
+        assert "| robots.txt snapshots (RFC 9309) | not applied |" in text, name
+        assert "GPTBot" not in text, name  # the AI user agents matter only with a snapshot
+        assert (
+            "| Page signals (TDMRep header or meta, robots noai) | not applied | no input" in text
+        )
+    ent["curate"]["record"]["optout_protocols"] = PROTOCOLS | {
+        "robots_snapshots": ["robots.jsonl"],
+        "docs_removed_by_rule": {"optout_domain_list": 7, "optout_robots_txt": 2},
+    }
+    ent["ingest"]["record"]["sources"][0]["format"] = "warc"
+    text = render_all(ent)["copyright_policy.md"]
+    assert "| robots.txt (RFC 9309) snapshots" not in text
+    assert "robots.jsonl (disallowing any of: GPTBot, CCBot) | 2 |" in text
+    assert "| applied | read from the pages of 1 WARC file(s) | 0 |" in text

@@ -48,8 +48,9 @@ COMPONENTS: list[tuple[str, int, bool, str, tuple[str, ...]]] = [
     ("Data preprocessing code", 1, True, "code", ("code/",)),
     ("Model parameters (Intermediate)", 1, True, "params", ("checkpoints/",)),
     ("Research paper", 1, True, "document", ("paper.pdf",)),
-    ("Model metadata", 1, False, "data", ("config.json",)),
+    ("Model metadata", 1, False, "data", ("training_config.json",)),
 ]  # fmt: skip
+ROMAN = {1: "I", 2: "II", 3: "III"}
 CLASS_NAMES = {
     3: "Class III - Open Model",
     2: "Class II - Open Tooling",
@@ -95,7 +96,7 @@ def assess(folder: Path, f: Facts) -> dict[str, Any]:
         components.append(
             {
                 "name": name,
-                "description": f"MOF class {'I' * (4 - cls) if cls else ''} component"
+                "description": f"MOF class {ROMAN[cls]} component"
                 + ("" if required else " (optional)"),
                 "location": where or NOT_INCLUDED,
                 "license_name": (lic or "License not specified") if where else NOT_INCLUDED,
@@ -124,7 +125,7 @@ def write_model_openness(folder: Path, f: Facts) -> dict[str, Any]:
         "release": {
             "name": f.cfg.model_name,
             "version": f.cfg.version,
-            "date": f.today,
+            "date": f.cfg.release_date or "not provided (set release.release_date)",
             "type": "language",
             "architecture": "transformer decoder",
             "treatment": "pre-trained",
