@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from openeurollm.config import ReleaseConfig
+from openeurollm.config import Recipe, ReleaseConfig, recipe_to_dict
 from openeurollm.errors import StageError
 from openeurollm.io.fileio import atomic_open, atomic_path, file_sha256
 from openeurollm.release.checksums import write_sha256sums
@@ -21,7 +21,9 @@ def _documents() -> list[tuple[str, Callable[[Facts], str]]]:
         copyright_policy,
         croissant,
         datasheet,
+        documentation_form,
         model_card,
+        summary_versions,
     )
 
     return [
@@ -32,6 +34,9 @@ def _documents() -> list[tuple[str, Callable[[Facts], str]]]:
         ("technical_documentation.md", ai_act.render_annex_xi),
         ("downstream_information.md", ai_act.render_annex_xii),
         ("copyright_policy.md", copyright_policy.render),
+        ("model_documentation_form.md", documentation_form.render),
+        ("model_documentation_form.json", documentation_form.render_json),
+        (summary_versions.SUMMARY_JSON, summary_versions.render_json),
     ]
 
 
@@ -70,13 +75,61 @@ def membership_from_lineage(lineage: Path, out: Path) -> dict[str, Any]:
     }
 
 
+def open_science_files(
+    out: Path,
+    run_dir: Path,
+    entries: Mapping[str, Mapping[str, Any]],
+    cfg: ReleaseConfig,
+    recipe: Recipe | None,
+) -> dict[str, Any]:
+    """Ship the MOF Class I components (release.open_science); each says what it shipped or
+    why it is missing."""
+    from openeurollm.release import open_science as science
+    from openeurollm.release.samples import write_samples
+
+    commit = (entries.get("train", {}).get("versions") or {}).get(
+        "openeurollm_commit", "not recorded"
+    )
+    tasks = [f for t in recipe.eval.tasks for f in _files(recipe.resolve(t.path))] if recipe else []
+    shipped: dict[str, Any] = {
+        "code": science.code_archive(out, commit),
+        "dataset": science.ship_dataset(out, run_dir, entries),
+        "checkpoints": science.ship_checkpoints(out, run_dir),
+        "eval_data": science.ship_eval_data(
+            out, run_dir, tasks, recipe.base_dir if recipe else run_dir
+        ),
+        "training_config": science.write_training_config(out, entries),
+    }
+    if (run_dir / "train" / "model.safetensors").is_file():
+        window = int((entries.get("train", {}).get("record") or {}).get("seq_len", 128))
+        shipped["samples"] = write_samples(
+            out, run_dir, cfg.sample_outputs_per_language, cfg.sample_new_tokens, window
+        )
+    if recipe and cfg.research_paper:
+        paper = recipe.resolve(cfg.research_paper)
+        science._copy(paper, out / "paper" / paper.name)
+        shipped["paper"] = {"file": f"paper/{paper.name}"}
+    else:
+        shipped["paper"] = {"missing": "no research paper is given (release.research_paper)"}
+    return shipped
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file())
+    return [path] if path.is_file() else []
+
+
 def build_release(
     out: Path,
     run_dir: Path,
     entries: Mapping[str, Mapping[str, Any]],
     release: ReleaseConfig,
     log: logging.Logger,
+    recipe: Recipe | None = None,
 ) -> dict[str, Any]:
+    """The release folder. `recipe` (when given) resolves the recipe's files (evaluation data,
+    research paper, previous summary, signing key) and goes into the provenance statement."""
     import torch
     from safetensors.torch import load_file
 
@@ -114,6 +167,19 @@ def build_release(
     if release.membership_index and lineage.is_file():
         info["membership"] = membership_from_lineage(lineage, out)
 
+    if release.open_science:
+        info["open_science"] = open_science_files(out, run_dir, entries, release, recipe)
+        if "files" in info["open_science"]["dataset"]:
+            info["dataset"] = info["open_science"]["dataset"]
+    if release.previous_summary and recipe:
+        from openeurollm.release.summary_versions import PREVIOUS_JSON, read_previous
+
+        previous = recipe.resolve(release.previous_summary)
+        data = read_previous(previous)
+        with atomic_path(out / PREVIOUS_JSON) as tmp:
+            shutil.copyfile(previous, tmp)
+        info["previous_summary"] = {"data": data, "sha256": file_sha256(out / PREVIOUS_JSON)}
+
     facts = Facts(entries, release, info, today=release_date(entries))
     documents = []
     for name, render in _documents():
@@ -128,7 +194,18 @@ def build_release(
     for path in out.rglob("*"):
         if path.is_file() and not path.name.startswith("."):
             path.chmod(0o644)  # published files: readable by everyone (temporaries are 0600)
-    sums = write_sha256sums(out)  # last: it covers every other file
+    from openeurollm.release.provenance import write_provenance
+
+    write_provenance(out, entries, recipe_to_dict(recipe) if recipe else None)
+    (out / "provenance.intoto.json").chmod(0o644)
+    sums = write_sha256sums(out)  # it covers every other file, the provenance statement too
+    (out / sums.name).chmod(0o644)
+    signed = False
+    if release.signing_key and recipe:
+        from openeurollm.release.signing import sign_release
+
+        sign_release(out, recipe.resolve(release.signing_key))  # last: it signs SHA256SUMS
+        signed = True
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     files = [f for f in files if not f.startswith(".")]
     log.info(
@@ -153,7 +230,9 @@ def build_release(
         "documents": documents,
         "membership": info.get("membership"),
         "openness_class": openness["class"],
+        "openness_missing": openness["missing"],
         "files": files,
         "checksums": sums.name,
         "date": facts.today,
+        "signed": signed,
     }

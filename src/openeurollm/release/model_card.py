@@ -22,6 +22,7 @@ DOCUMENTS = [
     ("Technical documentation (AI Act Annex XI)", "technical_documentation.md"),
     ("Information for downstream providers (AI Act Annex XII)", "downstream_information.md"),
     ("Copyright policy (AI Act Art. 53(1)(c))", "copyright_policy.md"),
+    ("Model Documentation Form (GPAI Code of Practice)", "model_documentation_form.md"),
     ("Model Openness Framework self-assessment", "model_openness.yaml"),
     ("Evaluation results (all metrics, all sources)", "eval_results.json"),
     ("Membership index (was a URL or text in the training data?)", "membership.json"),
