@@ -22,28 +22,31 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-@functools.cache
-def code_version() -> dict[str, Any]:
-    """The git commit of the openeurollm source this process runs, and whether the checkout
-    had uncommitted changes, taken once per process (at run start). Installed from a wheel or
-    an untracked copy: the commit is "not recorded"."""
-    package = Path(__file__).resolve().parents[1]
+def git_state(folder: Path) -> dict[str, Any]:
+    """The git commit of `folder` and whether it has uncommitted changes to tracked files;
+    "not recorded" when the folder is not tracked in a git checkout (an installed wheel, or a
+    virtualenv inside a repository)."""
 
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(
-                ["git", "-C", str(package), *args], capture_output=True, text=True, timeout=30
+                ["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=30
             )
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout.strip() if done.returncode == 0 else None
 
-    # The package file itself must be tracked: a virtualenv inside a repository is not a checkout.
-    if git("ls-files", "--error-unmatch", str(package / "__init__.py")) is None:
+    if not git("ls-files", "--", "."):
         return {"commit": "not recorded (not a git checkout)", "dirty": None}
     commit = git("rev-parse", "HEAD") or "not recorded (git rev-parse failed)"
     status = git("status", "--porcelain", "--untracked-files=no", "--", ".")
     return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+@functools.cache
+def code_version() -> dict[str, Any]:
+    """git_state of the openeurollm package this process runs, taken once (at run start)."""
+    return git_state(Path(__file__).resolve().parents[1])
 
 
 def software_versions() -> dict[str, str]:
