@@ -93,10 +93,10 @@ def open_science_files(
     tasks = [f for t in recipe.eval.tasks for f in _files(recipe.resolve(t.path))] if recipe else []
     shipped: dict[str, Any] = {
         "code": science.code_archive(out, commit),
-        "dataset": science.ship_dataset(out, run_dir, entries),
+        "dataset": science.ship_dataset(out, run_dir),
         "checkpoints": science.ship_checkpoints(out, run_dir),
         "eval_data": science.ship_eval_data(
-            out, run_dir, tasks, recipe.base_dir if recipe else run_dir
+            out, run_dir, tasks, recipe.base_dir if recipe else run_dir, cfg.data_license
         ),
         "training_config": science.write_training_config(out, entries),
     }

@@ -88,8 +88,10 @@ def _why_missing(name: str, f: Facts) -> str:
 
 def _license_for(kind: str, f: Facts, name: str = "") -> str | None:
     c = f.cfg
-    if name == "Datasets" and (f.info.get("dataset") or {}).get("license"):
-        return f.info["dataset"]["license"]  # every shipped document carries this one licence
+    shipped = (f.info.get("open_science") or {}).get(SHIPPED_AS.get(name, ""), {})
+    if name in ("Datasets", "Evaluation data") and "licenses" in shipped:
+        # Data carries its documents' own licences; several licences name none for the whole.
+        return shipped["license"] or "several: " + ", ".join(shipped["licenses"])
     return {"code": c.code_license, "params": c.license, "document": c.documents_license,
             "data": c.data_license, "any": c.documents_license}[kind]  # fmt: skip
 

@@ -36,15 +36,27 @@ def _copy_tree(files: Iterable[Path], root: Path, dest: Path) -> list[str]:
     return out
 
 
-def document_licences(entries: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
-    """Each licence in the ingested documents, with its documents (the input default where a
-    document has none of its own)."""
+def document_licences(files: Iterable[Path]) -> dict[str, int]:
+    """Each licence of the documents in these Parquet files, with its documents (ingest gave
+    every document its own licence or its input's default)."""
+    from openeurollm.data.docstore import read_documents
+
     counts: dict[str, int] = {}
-    for s in (entries.get("ingest", {}).get("record") or {}).get("sources", []):
-        per_doc = s.get("licenses") or {s.get("license") or "not recorded": s.get("docs", 0)}
-        for lic, n in per_doc.items():
-            counts[lic] = counts.get(lic, 0) + n
-    return counts
+    for path in files:
+        for doc in read_documents(path):
+            meta = doc.meta if isinstance(doc.meta, dict) else {}
+            lic = str(meta.get("license") or "not recorded")
+            counts[lic] = counts.get(lic, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def single_licence(counts: Mapping[str, int]) -> str | None:
+    """The one licence every item carries, or None when they differ (MOF needs one)."""
+    return next(iter(counts)) if len(counts) == 1 else None
+
+
+def _parquet(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("."))
 
 
 def code_archive(out: Path, commit: str) -> dict[str, Any]:
@@ -72,20 +84,17 @@ def code_archive(out: Path, commit: str) -> dict[str, Any]:
     return {"file": dest.relative_to(out).as_posix(), "commit": sha, "note": note.strip()}
 
 
-def ship_dataset(
-    out: Path, run_dir: Path, entries: Mapping[str, Mapping[str, Any]]
-) -> dict[str, Any]:
-    licences = document_licences(entries)
+def ship_dataset(out: Path, run_dir: Path) -> dict[str, Any]:
+    docs = run_dir / "curate" / "docs"
+    files = _parquet(docs)
+    licences = document_licences(files)
     blocked = sorted(lic for lic in licences if lic not in REDISTRIBUTABLE)
     if not licences or blocked:
-        why = ", ".join(blocked) if blocked else "no licence recorded"
+        why = ", ".join(blocked) if blocked else "no documents"
         return {"missing": f"the documents' licences do not allow redistribution ({why})"}
-    docs = run_dir / "curate" / "docs"
-    files = [p for p in docs.glob("*.parquet") if not p.name.startswith(".")]
     shipped = _copy_tree(files, docs, out / "data" / "curated")
-    only = sorted(licences)
     return {"folder": "data/curated", "files": [Path(f).name for f in shipped],
-            "licenses": licences, "license": only[0] if len(only) == 1 else None}  # fmt: skip
+            "licenses": licences, "license": single_licence(licences)}  # fmt: skip
 
 
 def ship_checkpoints(out: Path, run_dir: Path) -> dict[str, Any]:
@@ -104,11 +113,13 @@ def ship_checkpoints(out: Path, run_dir: Path) -> dict[str, Any]:
 
 
 def ship_eval_data(
-    out: Path, run_dir: Path, task_files: Iterable[Path], base: Path
+    out: Path, run_dir: Path, task_files: Iterable[Path], base: Path, tasks_license: str | None
 ) -> dict[str, Any]:
+    """Held-out documents (each under its own licence) and the task files (under the
+    provider's release.data_license)."""
     held = run_dir / "mix" / "heldout"
-    shipped = _copy_tree([p for p in held.glob("*.parquet") if not p.name.startswith(".")],
-                         held, out / "eval_data" / "heldout")  # fmt: skip
+    licences = document_licences(_parquet(held))
+    shipped = _copy_tree(_parquet(held), held, out / "eval_data" / "heldout")
     for path in task_files:
         try:
             rel = path.resolve().relative_to(base.resolve())
@@ -116,7 +127,10 @@ def ship_eval_data(
             rel = Path(path.name)
         _copy(path, out / "eval_data" / "tasks" / rel)
         shipped.append(f"eval_data/tasks/{rel.as_posix()}")
-    return {"folder": "eval_data", "files": shipped}
+        key = tasks_license or "not specified (release.data_license)"
+        licences[key] = licences.get(key, 0) + 1
+    return {"folder": "eval_data", "files": shipped, "licenses": licences,
+            "license": single_licence(licences)}  # fmt: skip
 
 
 def write_training_config(out: Path, entries: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
