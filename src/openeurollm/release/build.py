@@ -90,7 +90,7 @@ def open_science_files(
     commit = (entries.get("train", {}).get("versions") or {}).get(
         "openeurollm_commit", "not recorded"
     )
-    tasks = [f for t in recipe.eval.tasks for f in _files(recipe.resolve(t.path))] if recipe else []
+    tasks = eval_task_files(recipe) if recipe else []
     shipped: dict[str, Any] = {
         "code": science.code_archive(out, commit),
         "dataset": science.ship_dataset(out, run_dir),
@@ -114,22 +114,17 @@ def open_science_files(
     return shipped
 
 
-def _files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file())
-    return [path] if path.is_file() else []
+def eval_task_files(recipe: Recipe) -> list[Path]:
+    """Every file of the recipe's evaluation tasks (shipped as the MOF evaluation data)."""
+    out = []
+    for task in recipe.eval.tasks:
+        path = recipe.resolve(task.path)
+        out += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return [p for p in out if p.is_file()]
 
 
-def build_release(
-    out: Path,
-    run_dir: Path,
-    entries: Mapping[str, Mapping[str, Any]],
-    release: ReleaseConfig,
-    log: logging.Logger,
-    recipe: Recipe | None = None,
-) -> dict[str, Any]:
-    """The release folder. `recipe` (when given) resolves the recipe's files (evaluation data,
-    research paper, previous summary, signing key) and goes into the provenance statement."""
+def _export_model(out: Path, run_dir: Path, release: ReleaseConfig) -> dict[str, Any]:
+    """The Hugging Face folder (weights, config, tokenizer) and the evaluation results."""
     import torch
     from safetensors.torch import load_file
 
@@ -163,6 +158,42 @@ def build_release(
             shutil.copyfile(results, tmp)
         info["eval_results"] = "eval_results.json"
 
+    return info
+
+
+def _seal(
+    out: Path,
+    entries: Mapping[str, Mapping[str, Any]],
+    release: ReleaseConfig,
+    recipe: Recipe | None,
+) -> tuple[Path, bool]:
+    """Provenance statement, then SHA256SUMS over every file, then (with release.signing_key)
+    the signature over both: each step covers the ones before it."""
+    from openeurollm.release.provenance import write_provenance
+
+    provenance = write_provenance(out, entries, recipe_to_dict(recipe) if recipe else None)
+    provenance.chmod(0o644)
+    sums = write_sha256sums(out)
+    sums.chmod(0o644)
+    if not (release.signing_key and recipe):
+        return sums, False
+    from openeurollm.release.signing import sign_release
+
+    sign_release(out, recipe.resolve(release.signing_key))
+    return sums, True
+
+
+def build_release(
+    out: Path,
+    run_dir: Path,
+    entries: Mapping[str, Mapping[str, Any]],
+    release: ReleaseConfig,
+    log: logging.Logger,
+    recipe: Recipe | None = None,
+) -> dict[str, Any]:
+    """The release folder. `recipe` (when given) resolves the recipe's files (evaluation data,
+    research paper, previous summary, signing key) and goes into the provenance statement."""
+    info = _export_model(out, run_dir, release)
     lineage = run_dir / "shards" / "lineage.parquet"
     if release.membership_index and lineage.is_file():
         info["membership"] = membership_from_lineage(lineage, out)
@@ -172,13 +203,9 @@ def build_release(
         if "files" in info["open_science"]["dataset"]:
             info["dataset"] = info["open_science"]["dataset"]
     if release.previous_summary and recipe:
-        from openeurollm.release.summary_versions import PREVIOUS_JSON, read_previous
+        from openeurollm.release.summary_versions import ship_previous
 
-        previous = recipe.resolve(release.previous_summary)
-        data = read_previous(previous)
-        with atomic_path(out / PREVIOUS_JSON) as tmp:
-            shutil.copyfile(previous, tmp)
-        info["previous_summary"] = {"data": data, "sha256": file_sha256(out / PREVIOUS_JSON)}
+        info["previous_summary"] = ship_previous(out, recipe.resolve(release.previous_summary))
 
     facts = Facts(entries, release, info, today=release_date(entries))
     documents = []
@@ -194,18 +221,7 @@ def build_release(
     for path in out.rglob("*"):
         if path.is_file() and not path.name.startswith("."):
             path.chmod(0o644)  # published files: readable by everyone (temporaries are 0600)
-    from openeurollm.release.provenance import write_provenance
-
-    write_provenance(out, entries, recipe_to_dict(recipe) if recipe else None)
-    (out / "provenance.intoto.json").chmod(0o644)
-    sums = write_sha256sums(out)  # it covers every other file, the provenance statement too
-    (out / sums.name).chmod(0o644)
-    signed = False
-    if release.signing_key and recipe:
-        from openeurollm.release.signing import sign_release
-
-        sign_release(out, recipe.resolve(release.signing_key))  # last: it signs SHA256SUMS
-        signed = True
+    sums, signed = _seal(out, entries, release, recipe)
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     files = [f for f in files if not f.startswith(".")]
     log.info(

@@ -5,10 +5,12 @@ since (release.previous_summary): sources, sizes and the opt-outs applied."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 from openeurollm.errors import InputError
+from openeurollm.io.fileio import atomic_path, file_sha256
 from openeurollm.release.facts import NOT_RECORDED, Facts, fmt
 from openeurollm.release.model_card import table
 from openeurollm.release.sections import sources_by_name
@@ -57,6 +59,15 @@ def read_previous(path: Path) -> dict[str, Any]:
             f"release.previous_summary: {path} is not a {SUMMARY_JSON} of an earlier release"
         )
     return data
+
+
+def ship_previous(out: Path, previous: Path) -> dict[str, Any]:
+    """Copy the previous summary into the release (so the link resolves) and return it with
+    its digest, for changes_since."""
+    data = read_previous(previous)
+    with atomic_path(out / PREVIOUS_JSON) as tmp:
+        shutil.copyfile(previous, tmp)
+    return {"data": data, "sha256": file_sha256(out / PREVIOUS_JSON)}
 
 
 def _delta(new: Any, old: Any) -> str:

@@ -27,11 +27,9 @@ class ReleaseStage(Stage):
         c = recipe.release
         files = [recipe.resolve(p) for p in (c.previous_summary, c.research_paper) if p]
         if c.open_science:  # the evaluation data ships with the release
-            for task in recipe.eval.tasks:
-                path = recipe.resolve(task.path)
-                files += (
-                    sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-                )
+            from openeurollm.release.build import eval_task_files
+
+            files += eval_task_files(recipe)
         return files
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
