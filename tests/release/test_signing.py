@@ -104,3 +104,24 @@ def test_cli_verify_checks_the_signature(tmp_path: Path) -> None:
     bad = verify()
     assert bad.returncode != 0 and "differs from the signed version" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_release_build_seals_and_signs_with_the_recipes_key(tmp_path: Path) -> None:
+    from openeurollm.release.build import _seal
+
+    from ..conftest import small_recipe
+
+    private, public = throwaway_keys(tmp_path, "provider")
+    recipe = small_recipe(tmp_path, f"release.signing_key={private}")
+    out = tmp_path / "release"
+    out.mkdir()
+    (out / "README.md").write_text("# model\n")
+    sums, signed = _seal(out, entries(), recipe.release, recipe)
+    assert signed and sums.name == "SHA256SUMS"
+    verify_release(out)
+    verify_signature(out, public)
+    statement = json.loads((out / "provenance.intoto.json").read_text())
+    assert (
+        statement["predicate"]["buildDefinition"]["externalParameters"]["recipe"]["run"]["name"]
+        == "small"
+    )
