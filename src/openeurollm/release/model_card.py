@@ -26,6 +26,10 @@ DOCUMENTS = [
     ("Model Openness Framework self-assessment", "model_openness.yaml"),
     ("Evaluation results (all metrics, all sources)", "eval_results.json"),
     ("Membership index (was a URL or text in the training data?)", "membership.json"),
+    (
+        "Provenance statement (in-toto, SLSA): what the release was built from",
+        "provenance.intoto.json",
+    ),
     ("Checksums of every file", "SHA256SUMS"),
 ]
 

@@ -124,7 +124,11 @@ def assess(folder: Path, f: Facts) -> dict[str, Any]:
                 + ("" if required else " (optional)"),
                 "location": where or NOT_INCLUDED,
                 "license_name": (lic or "License not specified") if where else NOT_INCLUDED,
-                "license_path": f"https://spdx.org/licenses/{lic}.html" if where and lic else "",
+                "license_path": (
+                    f"https://spdx.org/licenses/{lic}.html"
+                    if where and lic and " " not in lic
+                    else ""
+                ),
                 "open": is_open,
             }
         )
