@@ -406,3 +406,21 @@ def render_all_with(ent: dict[str, Any], info: dict[str, Any]) -> dict[str, str]
         ent, ReleaseConfig(), {"architecture": "Qwen3ForCausalLM", **info}, today="2026-11-25"
     )
     return {name: render(facts) for name, render in RENDERERS.items()}
+
+
+def test_previous_summary_ships_beside_the_new_one(tmp_path: Path) -> None:
+    from openeurollm.errors import InputError
+    from openeurollm.io.fileio import file_sha256
+    from openeurollm.release import summary_versions
+
+    previous = tmp_path / "old.json"
+    previous.write_text(summary_versions.render_json(Facts(entries(), ReleaseConfig(), {})))
+    out = tmp_path / "release"
+    out.mkdir()
+    shipped = summary_versions.ship_previous(out, previous)
+    copy = out / summary_versions.PREVIOUS_JSON
+    assert copy.read_bytes() == previous.read_bytes()
+    assert shipped["sha256"] == file_sha256(previous) and shipped["data"]["version"] == "0.1.0"
+    (tmp_path / "other.json").write_text('{"format": "something else"}')
+    with pytest.raises(InputError, match=r"not a training_content_summary\.json"):
+        summary_versions.ship_previous(out, tmp_path / "other.json")
