@@ -120,6 +120,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     verify_release(Path(args.release))
     print(f"ok: every file listed in {Path(args.release) / 'SHA256SUMS'} matches")
+    if args.public_key:
+        from openeurollm.release.signing import verify_signature
+
+        key = verify_signature(Path(args.release), Path(args.public_key))
+        print(f"ok: SHA256SUMS and the provenance statement are signed by {key}")
     return 0
 
 
@@ -211,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="check a release folder against its SHA256SUMS")
     verify.add_argument("release")
+    verify.add_argument(
+        "--public-key",
+        help="the provider's Ed25519 public key (PEM): also check the release's signature",
+    )
     verify.set_defaults(func=_cmd_verify)
 
     ref = sub.add_parser(

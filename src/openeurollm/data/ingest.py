@@ -42,6 +42,7 @@ def ingest_file(
     langs: Counter[str] = Counter()
     lang_bytes: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
+    licenses: Counter[str] = Counter()  # a document's own licence, else the input's default
     stats = {"docs": 0, "bytes": 0, "undated": 0}
     days: list[str] = []  # first and last collection day seen (ISO dates sort as text)
     crawler: dict[str, set[str]] = {}  # warcinfo field -> the values seen in this file
@@ -64,6 +65,7 @@ def ingest_file(
                 stats["bytes"] += size
                 langs[item.lang] += 1
                 lang_bytes[item.lang] += size
+                licenses[str(item.meta.get("license") or "not recorded")] += 1
                 day = collection_day(item.meta)
                 if day is None:
                     stats["undated"] += 1
@@ -95,5 +97,6 @@ def ingest_file(
         "collection_start": days[0] if days else None,
         "collection_end": days[1] if days else None,
         "undated_docs": stats["undated"],
+        "licenses": dict(sorted(licenses.items())),
         "crawler": {key: sorted(values) for key, values in sorted(crawler.items())},
     }

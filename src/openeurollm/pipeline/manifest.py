@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import platform
+import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,38 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def git_state(folder: Path) -> dict[str, Any]:
+    """The git commit of `folder` and whether it has uncommitted changes to tracked files;
+    "not recorded" when the folder is not tracked in a git checkout (an installed wheel, or a
+    virtualenv inside a repository)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=30
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    if not git("ls-files", "--", "."):
+        return {"commit": "not recorded (not a git checkout)", "dirty": None}
+    commit = git("rev-parse", "HEAD") or "not recorded (git rev-parse failed)"
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".")
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+@functools.cache
+def code_version() -> dict[str, Any]:
+    """git_state of the openeurollm package this process runs, taken once (at run start)."""
+    return git_state(Path(__file__).resolve().parents[1])
+
+
 def software_versions() -> dict[str, str]:
     """Versions that shape outputs; read from metadata so nothing heavy gets imported."""
+    code = code_version()
     out = {"openeurollm": __version__, "python": platform.python_version()}
+    out["openeurollm_commit"] = code["commit"] + (" (uncommitted changes)" if code["dirty"] else "")
     for name in _PACKAGES:
         try:
             out[name] = metadata.version(name)

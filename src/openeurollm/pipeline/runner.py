@@ -15,7 +15,7 @@ from openeurollm.config import Recipe, recipe_to_dict
 from openeurollm.errors import OpenEuroLLMError, StageError
 from openeurollm.io.fileio import digest_of, file_sha256, tree_files
 from openeurollm.pipeline.lock import RunLock
-from openeurollm.pipeline.manifest import Manifest, now, software_versions
+from openeurollm.pipeline.manifest import Manifest, code_version, now, software_versions
 from openeurollm.pipeline.stage import STAGE_ORDER, STAGES, Stage, StageContext
 
 log = logging.getLogger("openeurollm")
@@ -128,6 +128,7 @@ def run_pipeline(
         manifest = Manifest.load(run_dir)
         manifest.data["run"] = recipe.run.name
         manifest.data["recipe"] = recipe_to_dict(recipe)
+        manifest.data["code"] = code_version()  # the commit this run (re)started with
         if recipe_path:
             manifest.data["recipe_path"] = str(recipe_path)
         manifest.save()

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from openeurollm.config import ReleaseConfig
+from openeurollm.config import Recipe, ReleaseConfig, recipe_to_dict
 from openeurollm.errors import StageError
 from openeurollm.io.fileio import atomic_open, atomic_path, file_sha256
 from openeurollm.release.checksums import write_sha256sums
@@ -21,7 +21,9 @@ def _documents() -> list[tuple[str, Callable[[Facts], str]]]:
         copyright_policy,
         croissant,
         datasheet,
+        documentation_form,
         model_card,
+        summary_versions,
     )
 
     return [
@@ -32,6 +34,9 @@ def _documents() -> list[tuple[str, Callable[[Facts], str]]]:
         ("technical_documentation.md", ai_act.render_annex_xi),
         ("downstream_information.md", ai_act.render_annex_xii),
         ("copyright_policy.md", copyright_policy.render),
+        ("model_documentation_form.md", documentation_form.render),
+        ("model_documentation_form.json", documentation_form.render_json),
+        (summary_versions.SUMMARY_JSON, summary_versions.render_json),
     ]
 
 
@@ -70,13 +75,56 @@ def membership_from_lineage(lineage: Path, out: Path) -> dict[str, Any]:
     }
 
 
-def build_release(
+def open_science_files(
     out: Path,
     run_dir: Path,
     entries: Mapping[str, Mapping[str, Any]],
-    release: ReleaseConfig,
-    log: logging.Logger,
+    cfg: ReleaseConfig,
+    recipe: Recipe | None,
 ) -> dict[str, Any]:
+    """Ship the MOF Class I components (release.open_science); each says what it shipped or
+    why it is missing."""
+    from openeurollm.release import open_science as science
+    from openeurollm.release.samples import write_samples
+
+    commit = (entries.get("train", {}).get("versions") or {}).get(
+        "openeurollm_commit", "not recorded"
+    )
+    tasks = eval_task_files(recipe) if recipe else []
+    shipped: dict[str, Any] = {
+        "code": science.code_archive(out, commit),
+        "dataset": science.ship_dataset(out, run_dir),
+        "checkpoints": science.ship_checkpoints(out, run_dir),
+        "eval_data": science.ship_eval_data(
+            out, run_dir, tasks, recipe.base_dir if recipe else run_dir, cfg.data_license
+        ),
+        "training_config": science.write_training_config(out, entries),
+    }
+    if (run_dir / "train" / "model.safetensors").is_file():
+        window = int((entries.get("train", {}).get("record") or {}).get("seq_len", 128))
+        shipped["samples"] = write_samples(
+            out, run_dir, cfg.sample_outputs_per_language, cfg.sample_new_tokens, window
+        )
+    if recipe and cfg.research_paper:
+        paper = recipe.resolve(cfg.research_paper)
+        science._copy(paper, out / "paper" / paper.name)
+        shipped["paper"] = {"file": f"paper/{paper.name}"}
+    else:
+        shipped["paper"] = {"missing": "no research paper is given (release.research_paper)"}
+    return shipped
+
+
+def eval_task_files(recipe: Recipe) -> list[Path]:
+    """Every file of the recipe's evaluation tasks (shipped as the MOF evaluation data)."""
+    out = []
+    for task in recipe.eval.tasks:
+        path = recipe.resolve(task.path)
+        out += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return [p for p in out if p.is_file()]
+
+
+def _export_model(out: Path, run_dir: Path, release: ReleaseConfig) -> dict[str, Any]:
+    """The Hugging Face folder (weights, config, tokenizer) and the evaluation results."""
     import torch
     from safetensors.torch import load_file
 
@@ -110,9 +158,54 @@ def build_release(
             shutil.copyfile(results, tmp)
         info["eval_results"] = "eval_results.json"
 
+    return info
+
+
+def _seal(
+    out: Path,
+    entries: Mapping[str, Mapping[str, Any]],
+    release: ReleaseConfig,
+    recipe: Recipe | None,
+) -> tuple[Path, bool]:
+    """Provenance statement, then SHA256SUMS over every file, then (with release.signing_key)
+    the signature over both: each step covers the ones before it."""
+    from openeurollm.release.provenance import write_provenance
+
+    provenance = write_provenance(out, entries, recipe_to_dict(recipe) if recipe else None)
+    provenance.chmod(0o644)
+    sums = write_sha256sums(out)
+    sums.chmod(0o644)
+    if not (release.signing_key and recipe):
+        return sums, False
+    from openeurollm.release.signing import sign_release
+
+    sign_release(out, recipe.resolve(release.signing_key))
+    return sums, True
+
+
+def build_release(
+    out: Path,
+    run_dir: Path,
+    entries: Mapping[str, Mapping[str, Any]],
+    release: ReleaseConfig,
+    log: logging.Logger,
+    recipe: Recipe | None = None,
+) -> dict[str, Any]:
+    """The release folder. `recipe` (when given) resolves the recipe's files (evaluation data,
+    research paper, previous summary, signing key) and goes into the provenance statement."""
+    info = _export_model(out, run_dir, release)
     lineage = run_dir / "shards" / "lineage.parquet"
     if release.membership_index and lineage.is_file():
         info["membership"] = membership_from_lineage(lineage, out)
+
+    if release.open_science:
+        info["open_science"] = open_science_files(out, run_dir, entries, release, recipe)
+        if "files" in info["open_science"]["dataset"]:
+            info["dataset"] = info["open_science"]["dataset"]
+    if release.previous_summary and recipe:
+        from openeurollm.release.summary_versions import ship_previous
+
+        info["previous_summary"] = ship_previous(out, recipe.resolve(release.previous_summary))
 
     facts = Facts(entries, release, info, today=release_date(entries))
     documents = []
@@ -128,7 +221,7 @@ def build_release(
     for path in out.rglob("*"):
         if path.is_file() and not path.name.startswith("."):
             path.chmod(0o644)  # published files: readable by everyone (temporaries are 0600)
-    sums = write_sha256sums(out)  # last: it covers every other file
+    sums, signed = _seal(out, entries, release, recipe)
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     files = [f for f in files if not f.startswith(".")]
     log.info(
@@ -153,7 +246,9 @@ def build_release(
         "documents": documents,
         "membership": info.get("membership"),
         "openness_class": openness["class"],
+        "openness_missing": openness["missing"],
         "files": files,
         "checksums": sums.name,
         "date": facts.today,
+        "signed": signed,
     }

@@ -12,6 +12,7 @@ from openeurollm.errors import StageError
 from openeurollm.io.fileio import atomic_open, file_sha256, is_scratch
 
 SUMS_NAME = "SHA256SUMS"
+SIGNATURE_NAME = "SHA256SUMS.sig"  # written after SHA256SUMS: it signs it (release/signing.py)
 
 
 def release_files(release_dir: Path) -> list[str]:
@@ -20,7 +21,11 @@ def release_files(release_dir: Path) -> list[str]:
     out = []
     for path in root.rglob("*"):
         rel = path.relative_to(root)
-        if path.is_file() and rel.as_posix() != SUMS_NAME and not is_scratch(rel):
+        if (
+            path.is_file()
+            and rel.as_posix() not in (SUMS_NAME, SIGNATURE_NAME)
+            and not is_scratch(rel)
+        ):
             out.append(rel.as_posix())
     return sorted(out)
 

@@ -8,9 +8,9 @@ from openeurollm.release.model_card import table
 from openeurollm.release.sections import (
     ddmmyyyy,
     domain_optout,
-    infringing_sites,
     optout_summary,
 )
+from openeurollm.release.statements import infringing_sites
 
 
 def render(f: Facts) -> str:
@@ -34,8 +34,8 @@ went through the steps below, whose effect on this run is given as recorded.
 
 The training data came from the datasets listed in the training content summary
 (training_content_summary.md, section 2), ingested from files; no paywall, login or other
-technical protection measure was circumvented by this pipeline. Websites recognised by EU or
-EEA courts or authorities as persistently infringing copyright: {infringing_sites(f)}.
+technical protection measure was circumvented by this pipeline. Lists of websites
+persistently infringing copyright (issuer as the provider states it): {infringing_sites(f)}.
 
 ## 3. Reservations of rights for text and data mining (DSM Directive Art. 4(3))
 

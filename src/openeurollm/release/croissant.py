@@ -1,7 +1,7 @@
 """croissant.json: Croissant 1.0 JSON-LD (with RAI fields) for the curated training dataset.
 
-The dataset is the curate stage's output (curate/docs/*.parquet in the run folder, one
-document per row); file checksums come from the curate entry of the manifest.
+The dataset is the curate stage's output, one document per row; when the release ships it
+(release.open_science) the record set reads every file under data/curated/ in the release.
 """
 
 from __future__ import annotations
@@ -61,27 +61,62 @@ FIELDS = [
 SPDX_URL = "https://spdx.org/licenses/{}.html"
 
 
-def _files(f: Facts) -> list[dict[str, Any]]:
-    files = f.entry("curate", "files")
-    if not isinstance(files, dict):
+DATA_SET_ID = "curated-documents"
+
+
+def _distribution(f: Facts) -> list[dict[str, Any]]:
+    """The curated documents shipped in this release (release.open_science): one FileSet over
+    every Parquet file, so the record set reads all of them; digests are in SHA256SUMS."""
+    shipped = f.info.get("dataset") or {}
+    if not shipped.get("files"):
         return []
     return [
         {
-            "@type": "cr:FileObject",
-            "@id": rel,
-            "name": rel,
-            "description": "Curated documents (Parquet, zstd).",
-            "contentUrl": f"curate/{rel}",
+            "@type": "cr:FileSet",
+            "@id": DATA_SET_ID,
+            "name": DATA_SET_ID,
+            "description": f"Curated documents (Parquet, zstd): {len(shipped['files'])} file(s); "
+            "their SHA-256 digests are listed in SHA256SUMS.",
             "encodingFormat": "application/x-parquet",
-            "sha256": digest,
+            "includes": f"{shipped['folder']}/*.parquet",
         }
-        for rel, digest in sorted(files.items())
-        if rel.startswith("docs/") and rel.endswith(".parquet")
     ]
 
 
+def _cite_as(f: Facts) -> str:
+    year = (f.cfg.release_date or f.today)[:4]
+    key = f.model_id().replace("-", "_").replace(".", "_")
+    url = f",\n  url = {{{f.cfg.homepage}}}" if f.cfg.homepage else ""
+    return (
+        f"@misc{{{key}_data,\n  title = {{Training data of {f.model_id()}}},\n"
+        f"  author = {{{f.cfg.provider}}},\n  year = {{{year}}},\n"
+        f"  note = {{Version {f.cfg.version}}}{url}\n}}"
+    )
+
+
+def _description(f: Facts) -> str:
+    heldout = f.rec("mix", "heldout_docs")
+    held = fmt(sum(heldout.values())) if isinstance(heldout, dict) else NOT_RECORDED
+    langs = f.languages()
+    shipped = (
+        ""
+        if f.info.get("dataset")
+        else (
+            " The documents themselves are not part of this release (release.open_science is off "
+            "or their licences do not allow redistribution)."
+        )
+    )
+    return (
+        f"Curated multilingual text prepared to train {f.model_id()}: "
+        f"{fmt(f.rec('curate', 'docs_kept'))} documents kept by curation in "
+        f"{len(langs) or NOT_RECORDED} languages ({', '.join(langs) or NOT_RECORDED}); "
+        f"{f.r('mix', 'distinct_train_docs')} of them trained on, {held} held out for "
+        f"evaluation and never trained on; the rest were not selected by the mixture." + shipped
+    )
+
+
 def build(f: Facts) -> dict[str, Any]:
-    files = _files(f)
+    files = _distribution(f)
     licenses = sorted(
         {lic for g in sources_by_name(f) for lic in g["licenses"] if lic != NOT_RECORDED}
     )
@@ -92,26 +127,22 @@ def build(f: Facts) -> dict[str, Any]:
             "name": name,
             "description": desc,
             "dataType": dtype,
-            "source": {"fileObject": {"@id": fobj["@id"]}, "extract": {"column": name}},
+            "source": {"fileSet": {"@id": DATA_SET_ID}, "extract": {"column": name}},
         }
         for name, dtype, desc in FIELDS
-        for fobj in files[:1]
     ]
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "@type": "sc:Dataset",
         "dct:conformsTo": "http://mlcommons.org/croissant/1.0",
         "name": f"{f.cfg.model_name}-training-data",
-        "description": (
-            f"Curated multilingual text used to train {f.model_id()}: "
-            f"{fmt(f.rec('curate', 'docs_kept'))} documents in "
-            f"{len(f.languages()) or NOT_RECORDED} languages ({', '.join(f.languages()) or NOT_RECORDED})."
-        ),
+        "description": _description(f),
         "license": [SPDX_URL.format(lic) for lic in licenses] or NOT_RECORDED,
-        # The provider's page when given; otherwise the model card beside this file.
-        "url": f.cfg.homepage or "README.md",
+        # Only a real URL: the provider's page (release.homepage); otherwise no `url` at all.
+        **({"url": f.cfg.homepage} if f.cfg.homepage else {}),
+        "citeAs": _cite_as(f),
         "creator": {"@type": "sc:Organization", "name": f.cfg.provider},
-        "datePublished": f.today,
+        **({"datePublished": f.cfg.release_date} if f.cfg.release_date else {}),
         "version": f.cfg.version,
         "inLanguage": f.languages(),
         "keywords": ["multilingual", "pretraining", "European languages"],
@@ -122,7 +153,7 @@ def build(f: Facts) -> dict[str, Any]:
                 "@type": "cr:RecordSet",
                 "@id": "documents",
                 "name": "documents",
-                "description": "One curated document per record.",
+                "description": "One curated document per record, over every file of the set.",
                 "field": fields,
             }
         ]

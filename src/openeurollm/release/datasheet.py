@@ -8,10 +8,12 @@ from openeurollm.release.model_card import table
 from openeurollm.release.sections import (
     curation_summary,
     language_table,
+    licence_counts,
     modalities,
     optout_summary,
     sources_by_name,
 )
+from openeurollm.release.statements import data_amounts_list
 
 
 def render(f: Facts) -> str:
@@ -19,7 +21,7 @@ def render(f: Facts) -> str:
     src_rows = [
         [
             g["name"],
-            ", ".join(g["licenses"]),
+            licence_counts(g),
             ", ".join(g["formats"]),
             g["files"],
             g["docs"],
@@ -42,8 +44,9 @@ records of the run. "{NOT_RECORDED}" marks what the run did not record.
 ## Composition
 
 - What do the instances represent? Documents of {modalities(f)} with a language label and a source URL or path.
-- How many instances are there? {f.r("curate", "docs_kept")} documents after curation ({f.r("curate", "docs_in")} before);
-  {f.r("mix", "train_docs")} document occurrences in the training mix; {f.r("shards", "total_tokens")} tokens.
+- How many instances are there? {f.r("curate", "docs_kept")} documents after curation ({f.r("curate", "docs_in")} before). Amounts, each with what it counts:
+
+{data_amounts_list(f)}
 - Languages:
 
 {language_table(f)}
@@ -58,7 +61,7 @@ records of the run. "{NOT_RECORDED}" marks what the run did not record.
 
 - How was the data acquired? Read from the following source files:
 
-{table(["source", "licence", "format", "files", "documents", "bytes"], src_rows)}
+{table(["source", "licences (documents)", "format", "files", "documents", "bytes"], src_rows)}
 - Over what timeframe? {f.r("ingest", "collection_start")} to {f.r("ingest", "collection_end")}.
 - Were individuals notified or did they consent? {NOT_RECORDED}.
 - Opt-outs (text-and-data-mining reservations):

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openeurollm.config import ReleaseConfig
+from openeurollm.records import RECORDS, load_record, record_fields
 
 NOT_RECORDED = "not recorded"
 
@@ -58,13 +59,19 @@ class Facts:
         info: Mapping[str, Any] | None = None,
         today: str | None = None,
     ) -> None:
+        for stage, entry in entries.items():
+            if stage in RECORDS and "record" in entry:
+                load_record(stage, entry["record"])  # a record that breaks its schema stops here
         self.entries = entries  # manifest entries of finished stages (record, seconds, ...)
         self.cfg = release
         self.info = dict(info or {})  # what the release stage itself produced (files, hashes)
         self.today = today or dt.date.today().isoformat()
 
     def rec(self, stage: str, *path: str | int) -> Any:
-        """A value from a stage record, or MISSING."""
+        """A value from a stage record, or MISSING. Asking for a field the stage's schema does
+        not have is a programming error, not a missing value."""
+        if stage in RECORDS and path and path[0] not in record_fields(stage):
+            raise KeyError(f"the {stage} record has no field {path[0]!r}")
         node: Any = self.entries.get(stage, {}).get("record", MISSING)
         for key in path:
             if (isinstance(node, Mapping) and key in node) or (

@@ -22,9 +22,14 @@ DOCUMENTS = [
     ("Technical documentation (AI Act Annex XI)", "technical_documentation.md"),
     ("Information for downstream providers (AI Act Annex XII)", "downstream_information.md"),
     ("Copyright policy (AI Act Art. 53(1)(c))", "copyright_policy.md"),
+    ("Model Documentation Form (GPAI Code of Practice)", "model_documentation_form.md"),
     ("Model Openness Framework self-assessment", "model_openness.yaml"),
     ("Evaluation results (all metrics, all sources)", "eval_results.json"),
     ("Membership index (was a URL or text in the training data?)", "membership.json"),
+    (
+        "Provenance statement (in-toto, SLSA): what the release was built from",
+        "provenance.intoto.json",
+    ),
     ("Checksums of every file", "SHA256SUMS"),
 ]
 
@@ -152,15 +157,9 @@ def render(f: Facts) -> str:
          f.rec("mix", "epochs", lang), per_lang_tokens.get(lang, MISSING)]
         for lang in langs
     ]  # fmt: skip
-    sources = [
-        [
-            s.get("name", NOT_RECORDED),
-            s.get("license") or NOT_RECORDED,
-            s.get("docs"),
-            s.get("bytes"),
-        ]
-        for s in f.sources()
-    ]
+    from openeurollm.release.sections import licence_counts, sources_by_name
+
+    sources = [[g["name"], licence_counts(g), g["docs"], g["bytes"]] for g in sources_by_name(f)]
     dropped = f.rec("curate", "dropped_by_reason") or {}
     drop_rows = [[reason, n] for reason, n in sorted(dropped.items())]
     docs = "\n".join(f"- [{label}]({name})" for label, name in DOCUMENTS)
@@ -168,8 +167,9 @@ def render(f: Facts) -> str:
 # {c.model_name}
 
 {c.model_name} (version {c.version}) is a {f.r("train", "params")}-parameter decoder-only language
-model trained on {f.r("train", "tokens_seen")} tokens of text in {len(langs) or NOT_RECORDED} languages
-({lang_text}). Every figure in this card is generated from the records of the training run;
+model trained for {f.r("train", "tokens_seen")} tokens (repeated documents counted each time;
+{f.r("mix", "distinct_train_docs")} distinct documents, {f.r("train", "epochs")} passes over the token shards)
+of text in {len(langs) or NOT_RECORDED} languages ({lang_text}). Every figure in this card is generated from the records of the training run;
 a figure the run did not record is shown as "{NOT_RECORDED}".
 
 ## Model details
@@ -206,7 +206,7 @@ model = AutoModelForCausalLM.from_pretrained("PATH_TO_THIS_FOLDER")
 
 Sources:
 
-{table(["source", "licence", "documents", "bytes"], sources)}
+{table(["source", "licences (documents)", "documents", "bytes"], sources)}
 Curation: {f.r("curate", "docs_in")} documents in, {f.r("curate", "docs_kept")} kept,
 {f.r("curate", "docs_dropped")} dropped, {f.r("curate", "quarantined")} quarantined.
 Domains removed for a text-and-data-mining opt-out: {fmt(len(f.rec("curate", "optout_domains_opted_out"))) if f.rec("curate", "optout_domains_opted_out") is not MISSING else NOT_RECORDED}.
@@ -216,14 +216,15 @@ Documents dropped, by reason:
 {table(["reason", "documents"], drop_rows)}
 Mixture ({f.r("mix", "strategy")}), per language:
 
-{table(["language", "documents", "bytes", "epochs", "tokens trained"], mix_rows)}
+{table(["language", "document occurrences (repeats counted)", "bytes (repeats counted)", "epochs", "tokens trained"], mix_rows)}
 ## Training
 
 | | |
 |---|---|
 | Steps | {f.r("train", "steps")} |
 | Batch | {f.r("train", "batch_size", unit="sequences")} of {f.r("train", "seq_len", unit="tokens")} |
-| Tokens seen | {f.r("train", "tokens_seen")} |
+| Tokens seen (repeats counted) | {f.r("train", "tokens_seen")} |
+| Passes over the token shards | {f.r("train", "epochs")} |
 | Loss (first → final) | {f.r("train", "first_loss")} → {f.r("train", "final_loss")} |
 | Compute | {f.r("train", "total_flops", unit="FLOPs")} (6·N·D plus attention, per token {f.r("train", "flops_per_token")}) |
 | Wall-clock time | {f.r("train", "wall_seconds", unit="s")} |
@@ -236,7 +237,7 @@ Mixture ({f.r("mix", "strategy")}), per language:
 {eval_tables(f)}
 ## Limitations
 
-This model was trained on {f.r("train", "tokens_seen")} tokens; its knowledge and fluency are limited
+This model saw {f.r("train", "tokens_seen")} tokens in training; its knowledge and fluency are limited
 accordingly and per language they follow the token counts above. It has not been aligned
 or safety-tuned, and it can produce false, biased or offensive text. Evaluate it for your
 use before deploying it.

@@ -47,9 +47,10 @@ COMPONENTS: list[tuple[str, int, bool, str, tuple[str, ...]]] = [
     ("Datasets", 1, True, "data", ("data/",)),
     ("Data preprocessing code", 1, True, "code", ("code/",)),
     ("Model parameters (Intermediate)", 1, True, "params", ("checkpoints/",)),
-    ("Research paper", 1, True, "document", ("paper.pdf",)),
-    ("Model metadata", 1, False, "data", ("config.json",)),
+    ("Research paper", 1, True, "document", ("paper/",)),
+    ("Model metadata", 1, False, "data", ("training_config.json",)),
 ]  # fmt: skip
+ROMAN = {1: "I", 2: "II", 3: "III"}
 CLASS_NAMES = {
     3: "Class III - Open Model",
     2: "Class II - Open Tooling",
@@ -65,8 +66,32 @@ def _present(folder: Path, paths: tuple[str, ...]) -> str | None:
     return None
 
 
-def _license_for(kind: str, f: Facts) -> str | None:
+# Which shipped component (release/open_science.py) each MOF component comes from, so a
+# missing one is named with the reason.
+SHIPPED_AS = {
+    "Training code": "code", "Inference code": "code", "Evaluation code": "code",
+    "Supporting libraries and tools": "code", "Data preprocessing code": "code",
+    "Evaluation data": "eval_data", "Datasets": "dataset", "Sample model outputs": "samples",
+    "Model parameters (Intermediate)": "checkpoints", "Research paper": "paper",
+    "Model metadata": "training_config",
+}  # fmt: skip
+
+
+def _why_missing(name: str, f: Facts) -> str:
+    shipped = f.info.get("open_science")
+    if name not in SHIPPED_AS:
+        return ""
+    if shipped is None:
+        return "not shipped: release.open_science is off"
+    return (shipped.get(SHIPPED_AS.get(name, ""), {}) or {}).get("missing", "")
+
+
+def _license_for(kind: str, f: Facts, name: str = "") -> str | None:
     c = f.cfg
+    shipped = (f.info.get("open_science") or {}).get(SHIPPED_AS.get(name, ""), {})
+    if name in ("Datasets", "Evaluation data") and "licenses" in shipped:
+        # Data carries its documents' own licences; several licences name none for the whole.
+        return shipped["license"] or "several: " + ", ".join(shipped["licenses"])
     return {"code": c.code_license, "params": c.license, "document": c.documents_license,
             "data": c.data_license, "any": c.documents_license}[kind]  # fmt: skip
 
@@ -90,22 +115,31 @@ def assess(folder: Path, f: Facts) -> dict[str, Any]:
     missing: dict[int, list[str]] = {1: [], 2: [], 3: []}
     for name, cls, required, kind, paths in COMPONENTS:
         where = _present(folder, paths)
-        lic = _license_for(kind, f) if where else None
+        lic = _license_for(kind, f, name) if where else None
         is_open = bool(where) and _open(kind, lic)
         components.append(
             {
                 "name": name,
-                "description": f"MOF class {'I' * (4 - cls) if cls else ''} component"
+                "description": f"MOF class {ROMAN[cls]} component"
                 + ("" if required else " (optional)"),
                 "location": where or NOT_INCLUDED,
                 "license_name": (lic or "License not specified") if where else NOT_INCLUDED,
-                "license_path": f"https://spdx.org/licenses/{lic}.html" if where and lic else "",
+                "license_path": (
+                    f"https://spdx.org/licenses/{lic}.html"
+                    if where and lic and " " not in lic
+                    else ""
+                ),
                 "open": is_open,
             }
         )
         if required and not is_open:
             ok_by_class[cls] = False
-            missing[cls].append(name)
+            why = (
+                _why_missing(name, f)
+                if not where
+                else f"licence {lic or 'not specified'} is not open for {kind}"
+            )
+            missing[cls].append(f"{name}: {why}" if why else name)
     reached = None
     for cls in (3, 2, 1):
         if all(ok_by_class[c] for c in range(cls, 4)):
@@ -124,7 +158,7 @@ def write_model_openness(folder: Path, f: Facts) -> dict[str, Any]:
         "release": {
             "name": f.cfg.model_name,
             "version": f.cfg.version,
-            "date": f.today,
+            "date": f.cfg.release_date or "not provided (set release.release_date)",
             "type": "language",
             "architecture": "transformer decoder",
             "treatment": "pre-trained",

@@ -17,20 +17,29 @@ def sources_by_name(f: Facts) -> list[dict[str, Any]]:
         name = s.get("name") or NOT_RECORDED
         agg = out.setdefault(
             name,
-            {"name": name, "files": 0, "docs": 0, "bytes": 0, "licenses": set(), "formats": set()},
+            {"name": name, "files": 0, "docs": 0, "bytes": 0, "license_docs": {}, "formats": set()},
         )
         agg["files"] += 1
         agg["docs"] += int(s.get("docs") or 0)
         agg["bytes"] += int(s.get("bytes") or 0)
-        agg["licenses"].add(s.get("license") or NOT_RECORDED)
+        # Each document's own licence when ingest counted them; else the input's default.
+        per_doc = s.get("licenses") or {s.get("license") or NOT_RECORDED: int(s.get("docs") or 0)}
+        for lic, n in per_doc.items():
+            agg["license_docs"][lic] = agg["license_docs"].get(lic, 0) + n
         for key, pick in (("collection_start", min), ("collection_end", max)):
             if s.get(key):
                 agg[key] = pick(filter(None, (agg.get(key), s[key])))
         agg["formats"].add(s.get("format") or NOT_RECORDED)
     for agg in out.values():
-        agg["licenses"] = sorted(agg["licenses"])
+        agg["licenses"] = sorted(agg["license_docs"])
         agg["formats"] = sorted(agg["formats"])
     return sorted(out.values(), key=lambda a: -a["bytes"])
+
+
+def licence_counts(group: dict[str, Any]) -> str:
+    """A dataset's licences with the documents under each: "CC-BY-4.0 (12 documents), ..."."""
+    docs = group["license_docs"]
+    return ", ".join(f"{lic} ({fmt(docs[lic])} documents)" for lic in sorted(docs)) or NOT_RECORDED
 
 
 def modalities(f: Facts) -> str:
@@ -119,50 +128,27 @@ def domain_rows(
 
 
 def optout_summary(f: Facts) -> str:
-    cfg = f.entry("curate", "config")
+    """Each opt-out protocol as applied or not applied in this run, with its counts."""
+    from openeurollm.release.statements import optout_protocol_rows
+
     lists = f.rec("curate", "optout")
     opted = f.rec("curate", "optout_domains_opted_out")
-    # All opt-out rules together (domain lists, robots.txt, TDMRep, noai); older records
-    # only counted the domain-list rule.
-    removed = f.rec("curate", "optout_docs_removed")
-    if removed is MISSING:
-        removed = f.rec("curate", "dropped_by_reason", "optout_domain_list")
     if lists is MISSING and opted is MISSING:
         return f"Opt-out handling: {NOT_RECORDED}."
-    rules = sorted({r for v in (lists or {}).values() for r in domain_optout(v)[1]})
+    protocols = optout_protocol_rows(f)
     lines = [
-        f"- Domains checked against the opt-out rules: {fmt(len(lists) if lists else MISSING)}.",
+        table(["protocol", "in this run", "input", "documents removed"], protocols)
+        if protocols
+        else f"Opt-out protocols applied: {NOT_RECORDED}.\n",
+        f"- Domains seen by the opt-out step: {fmt(len(lists) if lists else MISSING)}.",
         f"- Domains found to have reserved their rights: {fmt(len(opted) if opted is not MISSING else MISSING)}"
         + (f" ({', '.join(opted)})" if opted else "")
         + ".",
-        f"- Rules that matched: {', '.join(r for r in rules if r) or 'none'}.",
-        f"- Documents removed for an opt-out: {fmt(removed)}.",
-        "- The rules were applied to every document before training, whatever its collection "
-        "date (retroactively), and a listed domain covers its subdomains.",
+        f"- Documents removed for an opt-out, all protocols together: {f.r('curate', 'optout_docs_removed')}.",
+        "- The protocols applied were checked for every document before training, whatever its "
+        "collection date (retroactively); a listed domain covers its subdomains.",
     ]
-    if cfg is not MISSING and isinstance(cfg, dict):
-        lists_cfg = cfg.get("optout", {})
-        lines.append(
-            f"- Opt-out configuration recorded for the run: {fmt(lists_cfg) if lists_cfg else NOT_RECORDED}."
-        )
     return "\n".join(lines)
-
-
-def infringing_sites(f: Facts) -> str:
-    """What the run did about websites recognised as persistently infringing copyright."""
-    rec = f.rec("curate", "infringing_sites")
-    if not isinstance(rec, dict):
-        return NOT_RECORDED
-    if not rec.get("lists"):
-        return (
-            "no list of such websites was configured for this run "
-            "(curate.optout.infringing_lists), so none was applied"
-        )
-    domains = rec.get("domains") or {}
-    return (
-        f"list(s) {', '.join(rec['lists'])} ({fmt(rec.get('domains_listed'))} domains) applied; "
-        f"{fmt(rec.get('docs_removed'))} documents from {fmt(len(domains))} listed domain(s) removed"
-    )
 
 
 def curation_summary(f: Facts) -> str:

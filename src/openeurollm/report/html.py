@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from openeurollm.records import RECORDS, load_record
 from openeurollm.report.svg import bar_chart, line_chart
 
 NOT_RECORDED = "not recorded"
@@ -110,7 +111,10 @@ class ReportBuilder:
         self.link_prefix = link_prefix  # from the page's folder to the run directory
 
     def record(self, stage: str) -> dict[str, Any]:
-        return self.entries.get(stage, {}).get("record", {}) or {}
+        record = self.entries.get(stage, {}).get("record", {}) or {}
+        if record and stage in RECORDS:
+            load_record(stage, record)  # the page reads fields by the stage's schema
+        return record
 
     # ------------------------------------------------------------ sections
 

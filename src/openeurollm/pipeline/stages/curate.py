@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from openeurollm.config import Recipe
+from openeurollm.config import OptOutConfig, Recipe
 from openeurollm.data.curate import (
     STEPS,
     StepStats,
@@ -27,6 +27,7 @@ from openeurollm.data.optout import DomainList
 from openeurollm.errors import StageError
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
 from openeurollm.pipeline.tasks import Task, run_tasks
+from openeurollm.records.curate import CurateRecord
 
 WORK = ".stage-work"  # scratch: excluded from the stage digest (fileio.is_scratch)
 
@@ -54,6 +55,24 @@ def _sum_dropped(steps: dict[str, Any]) -> Counter[str]:
         for cell in langs.values():
             out.update(cell["dropped"])
     return out
+
+
+def _optout_protocols(
+    files: dict[str, list[Path]], cfg: OptOutConfig, dropped: Counter[str]
+) -> dict[str, Any]:
+    """What each opt-out protocol was given in this run, and the documents each rule removed:
+    the documents state a protocol as applied only when the run had its input."""
+    return {
+        "domain_lists": [p.name for p in files["domain_lists"]],
+        "domains_listed": len(DomainList(files["domain_lists"], "domain_list")),
+        "robots_snapshots": [p.name for p in files["robots_snapshots"]],
+        "tdmrep_snapshots": [p.name for p in files["tdmrep_snapshots"]],
+        "ai_user_agents": list(cfg.ai_user_agents),
+        "page_signals": cfg.page_signals,
+        "docs_removed_by_rule": {
+            r: n for r, n in sorted(dropped.items()) if r.startswith("optout_")
+        },
+    }
 
 
 @STAGES.register("curate")
@@ -152,8 +171,8 @@ class CurateStage(Stage):
             [work / "samples" / n for n in names] + [work / "dedup-samples" / n for n in names],
             ctx.out / "dropped",
         )
-        infringing_lists = _optout_files(recipe)["infringing_lists"]
-        record = self._record(pass1, pass3, dedup["stats"], samples, infringing_lists)
+        files = _optout_files(recipe)
+        record = self._record(pass1, pass3, dedup["stats"], samples, files, cfg.optout)
         shutil.rmtree(work / "docs", ignore_errors=True)  # copies of the kept documents
         ctx.log.info(
             "curate: %d in, %d kept, %d dropped, %d quarantined; steps %.1fs (%.0f docs/s), "
@@ -175,7 +194,8 @@ class CurateStage(Stage):
         pass3: list[dict[str, Any]],
         dedup: dict[str, Any],
         samples: dict[str, int],
-        infringing_lists: list[Path],
+        optout_files: dict[str, list[Path]],
+        optout_cfg: OptOutConfig,
     ) -> dict[str, Any]:
         steps = StepStats.merge([r["steps"] for r in pass1] + [r["steps"] for r in pass3])
         docs_in = sum(r["docs_in"] for r in pass1)
@@ -219,7 +239,7 @@ class CurateStage(Stage):
         pii_total: Counter[str] = Counter()
         for counts in pii.values():
             pii_total.update(counts)
-        return {
+        record = {
             "docs_in": docs_in,
             "docs_kept": n_kept,
             "docs_dropped": n_dropped,
@@ -240,9 +260,12 @@ class CurateStage(Stage):
             "optout_domains_opted_out": sorted(d for d, v in optout.items() if v["opted_out_docs"]),
             # All opt-out drop reasons together (domain list, TDMRep, noai, robots.txt).
             "optout_docs_removed": sum(n for r, n in dropped.items() if r.startswith("optout_")),
+            "optout_protocols": _optout_protocols(optout_files, optout_cfg, dropped),
             "infringing_sites": {
-                "lists": [p.name for p in infringing_lists],
-                "domains_listed": len(DomainList(infringing_lists, "infringing_list")),
+                "lists": [p.name for p in optout_files["infringing_lists"]],
+                "domains_listed": len(
+                    DomainList(optout_files["infringing_lists"], "infringing_list")
+                ),
                 "docs_removed": dropped.get("infringing_site", 0),
                 "domains": dict(sorted(infringing.items())),
             },
@@ -253,3 +276,4 @@ class CurateStage(Stage):
             },
             "dropped_samples": samples,
         }
+        return CurateRecord.model_validate(record).dump()

@@ -9,6 +9,7 @@ from typing import Any
 from openeurollm.config import Recipe
 from openeurollm.io.fileio import write_json
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
+from openeurollm.records.eval import EvalRecord
 
 
 def _task_files(path: Path) -> list[Path]:
@@ -121,7 +122,7 @@ def _record(results: dict[str, Any]) -> dict[str, Any]:
                 for lang, s in body.get("per_language", {}).items()
             },
         }
-    return {
+    record = {
         "languages": sorted(bpb),
         "bpb": {lang: round(v["bpb"], 6) for lang, v in bpb.items()},
         "perplexity": {lang: round(v["perplexity"], 4) for lang, v in bpb.items()},
@@ -135,3 +136,4 @@ def _record(results: dict[str, Any]) -> dict[str, Any]:
         "params": results["model"]["params"],
         "device": results.get("device"),
     }
+    return EvalRecord.model_validate(record).dump()

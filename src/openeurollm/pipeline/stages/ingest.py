@@ -11,6 +11,7 @@ from openeurollm.config import Recipe
 from openeurollm.io.fileio import file_sha256
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
 from openeurollm.pipeline.tasks import Task, run_tasks
+from openeurollm.records.ingest import IngestRecord
 
 
 def input_files(recipe: Recipe) -> list[tuple[Path, int]]:
@@ -73,6 +74,7 @@ class IngestStage(Stage):
                     "path": str(path),
                     "name": spec.name or path.parent.name,
                     "license": spec.license,
+                    "licenses": stats.get("licenses", {}),
                     "format": spec.format,
                     "sha256": file_sha256(path),
                     "docs": stats["docs"],
@@ -91,7 +93,7 @@ class IngestStage(Stage):
             docs,
             sum(quarantined.values()),
         )
-        return {
+        record = {
             "files": len(files),
             "docs": docs,
             "bytes": sum(s["bytes"] for s in sources),
@@ -102,6 +104,7 @@ class IngestStage(Stage):
             **crawler_record(sources),
             "sources": sources,
         }
+        return IngestRecord.model_validate(record).dump()
 
 
 def collection_period(sources: list[dict[str, Any]]) -> dict[str, Any]:

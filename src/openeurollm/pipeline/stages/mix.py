@@ -10,6 +10,7 @@ from openeurollm.config import Recipe
 from openeurollm.data.docstore import DocumentWriter, read_folder
 from openeurollm.data.mixture import budgets
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
+from openeurollm.records.mix import MixRecord
 
 
 def _unit(doc_id: str, salt: str) -> float:
@@ -53,6 +54,7 @@ class MixStage(Stage):
         held_writers: dict[str, DocumentWriter] = {}
         out_docs: dict[str, int] = defaultdict(int)
         out_bytes: dict[str, int] = defaultdict(int)
+        distinct: dict[str, int] = defaultdict(int)  # documents trained at least once
         try:
             for doc in read_folder(source):
                 if doc.id in heldout:
@@ -71,6 +73,7 @@ class MixStage(Stage):
                 for _ in range(repeats):
                     writers[doc.lang].write(doc)
                 out_docs[doc.lang] += repeats
+                distinct[doc.lang] += 1 if repeats else 0
                 out_bytes[doc.lang] += repeats * len(doc.text.encode("utf-8"))
         except BaseException as exc:
             for w in (*writers.values(), *held_writers.values()):
@@ -87,7 +90,7 @@ class MixStage(Stage):
             cfg.strategy,
             len(heldout),
         )
-        return {
+        record = {
             "strategy": cfg.strategy,
             "languages": langs,
             "bytes_before": {lang: sizes[lang] for lang in langs},
@@ -97,8 +100,11 @@ class MixStage(Stage):
             },
             "bytes_after": {lang: out_bytes[lang] for lang in langs},
             "docs_after": {lang: out_docs[lang] for lang in langs},
+            "distinct_docs_after": {lang: distinct[lang] for lang in langs},
             "epochs": {lang: round(epochs[lang], 4) for lang in langs},
             "heldout_docs": {lang: sum(1 for i, _ in ids[lang] if i in heldout) for lang in langs},
             "train_docs": sum(out_docs.values()),
             "train_bytes": sum(out_bytes.values()),
+            "distinct_train_docs": sum(distinct.values()),
         }
+        return MixRecord.model_validate(record).dump()

@@ -7,6 +7,7 @@ from typing import Any
 from openeurollm.config import Recipe
 from openeurollm.io.fileio import atomic_open
 from openeurollm.pipeline.stage import STAGE_ORDER, STAGES, Stage, StageContext
+from openeurollm.records.release import ReportRecord
 from openeurollm.report.html import SECTIONS, ReportBuilder
 
 
@@ -27,4 +28,4 @@ class ReportStage(Stage):
                 fh.write(page)
             sections = [s for s in SECTIONS if f'id="{s}"' in page]
         ctx.log.info("report: %s (%d sections)", ctx.run_dir / "report.html", len(sections))
-        return {"path": "report.html", "sections": sections}
+        return ReportRecord(path="report.html", sections=sections).dump()

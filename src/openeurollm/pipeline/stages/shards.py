@@ -14,6 +14,7 @@ from openeurollm.errors import RecipeError, StageError
 from openeurollm.io.fileio import write_json
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
 from openeurollm.pipeline.tasks import Task, run_tasks
+from openeurollm.records.shards import ShardsRecord
 from openeurollm.shards.lineage import merge_lineage
 from openeurollm.shards.writer import choose_dtype
 from openeurollm.tokenizer.encoder import TextTokenizer
@@ -94,7 +95,7 @@ class ShardsStage(Stage):
             total_tokens,
             dtype,
         )
-        return {
+        record = {
             "dtype": dtype,
             "vocab_size": tok.vocab_size,
             "eos_id": tok.eos_id,
@@ -104,3 +105,4 @@ class ShardsStage(Stage):
             "docs": docs,
             "files": sum(len(v["files"]) for v in languages.values()),
         }
+        return ShardsRecord.model_validate(record).dump()

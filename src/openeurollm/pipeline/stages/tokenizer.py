@@ -17,6 +17,7 @@ from openeurollm.config import Recipe
 from openeurollm.data.docstore import read_documents
 from openeurollm.io.fileio import write_json
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
+from openeurollm.records.tokenizer import TokenizerRecord
 from openeurollm.tokenizer.encoder import TextTokenizer
 from openeurollm.tokenizer.fertility import REFERENCE, fertility_report
 from openeurollm.tokenizer.parity import train_parity_aware
@@ -116,7 +117,7 @@ class TokenizerStage(Stage):
             summary["worst"],
             summary["best"],
         )
-        return {
+        record = {
             "vocab_size": tok.vocab_size,
             "special_tokens": special_tokens(cfg.reserved_special_tokens),
             "bos_id": tok.bos_id,
@@ -144,3 +145,4 @@ class TokenizerStage(Stage):
             "best_parity": summary["best"],
             "mean_parity": summary["mean"],
         }
+        return TokenizerRecord.model_validate(record).dump()

@@ -11,6 +11,7 @@ from typing import Any
 from openeurollm.config import Recipe
 from openeurollm.errors import StageError
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
+from openeurollm.records.train import TrainRecord
 
 # How a run is executed, not what it computes: changing these resumes or reuses the same
 # training instead of starting over (a 2-rank checkpoint continues on 1 rank, for example).
@@ -37,6 +38,9 @@ class TrainStage(Stage):
         }
 
     def run(self, ctx: StageContext) -> dict[str, Any]:
+        return TrainRecord.model_validate(self._train(ctx)).dump()
+
+    def _train(self, ctx: StageContext) -> dict[str, Any]:
         from openeurollm.train.job import JOB_FILE, Job
         from openeurollm.train.signals import EXIT_REQUEUE, Interrupted
 
