@@ -7,7 +7,7 @@ its Content-Length (a cut file), whose header is unreadable (`Content-Length: ab
 garbage), or whose end is not where its Content-Length says, is quarantined on its own;
 reading resumes at the next line that starts a record, and bytes skipped on the way are
 counted. A damaged compressed member costs the records it held. Memory stays bounded: a
-block is held only for the record types asked for and only up to `max_block` bytes.
+block is held only up to `max_block` bytes; larger ones are skipped unread.
 """
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ MAX_HEADER_LINE = 64 * 1024
 MAX_HEADER_LINES = 256
 RECORD_START = b"WARC/1."
 RECORD_END = b"\r\n\r\n"
+WARC_TYPES = frozenset(  # WARC 1.1, section 6
+    {"warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion"}
+    | {"continuation"}
+)
 
 
 @dataclass
@@ -94,33 +98,38 @@ def warc_records(
     """Every record of the stream in order, or a Quarantined entry for what was lost."""
     cur = _Cursor(pieces)
     number = 0
-    skipped = 0  # bytes between records that belong to none
+    skipped = [0, 0]  # bytes between records that belong to none, and record headers among them
     while True:
         try:
             line = cur.readline(MAX_HEADER_LINE)
-        except _Broken as exc:
-            yield Quarantined(f"{path}:after record{number}", exc.reason)
+        except _Broken as exc:  # a lost member between records: count it as the next record
+            number += 1
+            yield Quarantined(f"{path}:record{number}", exc.reason)
             continue
         start = line.find(RECORD_START)
         if start > 0:  # a record right after bytes of a cut one, on the same line
-            skipped += start
+            skipped[0] += start
             line = line[start:]
         if start >= 0 or not line:
-            if skipped:
-                yield _garbage(path, number, skipped)
-                skipped = 0
+            if skipped[0]:
+                yield _garbage(path, number, *skipped)
+                skipped = [0, 0]
             if not line:
                 return
             number += 1
             yield _record(cur, path, number, wanted, max_block)
         elif line.strip():
-            skipped += len(line)
+            skipped[0] += len(line)
+            skipped[1] += line[:10].lower() == b"warc-type:"
 
 
-def _garbage(path: Path, number: int, skipped: int) -> Quarantined:
+def _garbage(path: Path, number: int, skipped: int, headers: int) -> Quarantined:
+    """Bytes that belong to no record; a record whose first line was damaged is among them
+    for each WARC-Type field seen there."""
     return Quarantined(
         f"{path}:after record{number}",
         f"not a WARC record: {skipped} bytes skipped to the next record",
+        lost=max(1, headers),
     )
 
 
@@ -141,13 +150,18 @@ def _record(
             )
         record = WarcRecord(number, headers, None)
         size = int(length)
-        keep = record.type in wanted and size <= max_block
-        got = len(block := cur.read(size)) if keep else cur.skip(size)
+        # Blocks up to max_block are read even when not wanted: if Content-Length lied, the
+        # next record may be inside, and only bytes still at hand can be read again.
+        block = cur.read(size) if size <= max_block else b""
+        got = len(block) if size <= max_block else cur.skip(size)
         if got < size:
+            _unread_next_record(cur, block)
             return Quarantined(where, f"truncated record: {got} of {size} bytes", ident)
-        if not _ends_here(cur, block if keep else b""):
+        if not _ends_here(cur, block):
             return Quarantined(where, "record does not end where its Content-Length says", ident)
-        if keep:
+        if record.type not in WARC_TYPES:
+            return Quarantined(where, f"unknown WARC-Type: {record.type[:40]!r}", ident)
+        if record.type in wanted and size <= max_block:
             record.block = block
         return record
     except _Broken as exc:
@@ -182,10 +196,18 @@ def _ends_here(cur: _Cursor, block: bytes) -> bool:
     tail = cur.read(len(RECORD_END))
     if tail == RECORD_END or (not tail.strip(b"\r\n") and len(tail) < len(RECORD_END)):
         return True
-    seen = block + tail
-    start = seen.find(RECORD_START)
-    cur.unread(seen[start:] if start >= 0 else tail)
+    if not _unread_next_record(cur, block + tail):
+        cur.unread(tail)
     return False
+
+
+def _unread_next_record(cur: _Cursor, seen: bytes) -> bool:
+    """Put back `seen` from the first record start in it (a Content-Length that was too
+    large swallowed the next record), so that record is read; False if none is there."""
+    start = seen.find(RECORD_START)
+    if start >= 0:
+        cur.unread(seen[start:])
+    return start >= 0
 
 
 def _skip_to_next_record(cur: _Cursor) -> int:
