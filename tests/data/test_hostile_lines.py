@@ -38,17 +38,20 @@ def _ingest(path: Path, tmp_path: Path, fmt: str = "jsonl") -> tuple[dict, list[
     return stats, entries
 
 
-def test_deep_nesting_and_bad_url_cost_one_line_each(tmp_path: Path) -> None:
+def test_deep_nesting_huge_number_and_bad_url_cost_one_line_each(tmp_path: Path) -> None:
     good = _good_lines(4)
     deep = b'{"text": "x", "a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     bad_url = json.dumps({"text": "Ein Text.", "url": BAD_URL}).encode()
     path = tmp_path / "hostile.jsonl"
-    path.write_bytes(b"\n".join([good[0], deep, good[1], bad_url, good[2], good[3]]) + b"\n")
+    huge_int = b'{"text": "x", "n": ' + b"7" * 5000 + b"}"  # past Python's int() digit limit
+    lines = [good[0], deep, good[1], bad_url, good[2], huge_int, good[3]]
+    path.write_bytes(b"\n".join(lines) + b"\n")
     stats, entries = _ingest(path, tmp_path)
     assert stats["docs"] == 4
-    assert [(e["source"].rsplit(":", 1)[1], e["reason"]) for e in entries] == [
+    assert [(e["source"].rsplit(":", 1)[1], e["reason"].split(":")[0]) for e in entries] == [
         ("2", "JSON nested too deeply"),
         ("4", "unparseable URL"),
+        ("6", "unreadable JSON value"),
     ]
 
 

@@ -93,13 +93,15 @@ def test_record_cut_mid_file_costs_only_that_record(tmp_path: Path) -> None:
 def test_bad_content_length_and_garbage_resynchronize(tmp_path: Path) -> None:
     records, texts = _records(5)
     records[1] = records[1].replace(b"Content-Length: ", b"Content-Length: abc", 1)
+    records[4] = records[4].replace(b"Content-Length: ", b"Content-Length: " + b"9" * 5000, 1)
     garbage = b"\x00\x01 this is not WARC\r\n" * 10
     path = tmp_path / "junk.warc"
-    path.write_bytes(records[0] + records[1] + records[2] + garbage + records[3] + records[4])
+    path.write_bytes(b"".join([*records[:3], garbage, *records[3:]]))
     docs, bad = _read(path, "warc")
-    _assert_whole(docs, texts, [0, 2, 3, 4])
-    assert [_where(b) for b in bad] == ["record2", "after record3"]
+    _assert_whole(docs, texts, [0, 2, 3])
+    assert [_where(b) for b in bad] == ["record2", "after record3", "record5"]
     assert bad[0].reason.startswith("bad Content-Length: 'abc")
+    assert bad[2].reason.startswith("bad Content-Length: '999")  # too long for int(): no raise
     assert bad[1].reason == f"not a WARC record: {len(garbage)} bytes skipped to the next record"
 
 

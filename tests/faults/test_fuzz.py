@@ -94,13 +94,16 @@ def test_yaml_text_raises_only_recipe_error(tmp_path_factory, text: str) -> None
         raise AssertionError(f"YAML error escaped: {exc}") from exc
 
 
+HOSTILE_LINES = [
+    b'{"text": "ok"}', b"{", b"[]", b'{"text": 5}', b"\xff\xfe", b'{"text": "\\ud800"}',
+    b"\xef\xbb\xbf{}", b"\x00", b"[" * 5000, b'{"n": ' + b"9" * 5000 + b"}",
+    b'{"text": "t", "url": "https://[bad-ipv6/page"}',
+]  # fmt: skip
 json_lines = st.lists(
     st.one_of(
         st.binary(max_size=120),
         st.builds(lambda t: json.dumps({"text": t, "lang": "de"}).encode(), st.text(max_size=50)),
-        st.sampled_from(
-            [b'{"text": "ok"}', b"{", b"[]", b'{"text": 5}', b"\xff\xfe", b'{"text": "\\ud800"}']
-        ),
+        st.sampled_from(HOSTILE_LINES),
     ),
     max_size=8,
 )

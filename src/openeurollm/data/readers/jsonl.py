@@ -134,6 +134,8 @@ def _parse_line(line: str, spec: InputSpec, where: str) -> Document | Quarantine
         return Quarantined(where, f"malformed JSON: {exc.msg}", line[:200])
     except RecursionError:
         return Quarantined(where, "JSON nested too deeply", line[:200])
+    except ValueError as exc:  # an integer literal longer than Python converts (4,300 digits)
+        return Quarantined(where, f"unreadable JSON value: {str(exc)[:80]}", line[:200])
     if not isinstance(record, dict):
         return Quarantined(where, "JSON line is not an object", line[:200])
     try:  # JSON escapes can smuggle in lone surrogates that no UTF-8 file can hold

@@ -143,7 +143,7 @@ def _record(
             return Quarantined(where, "truncated record: the file ends inside its header")
         ident = headers.get("warc-record-id", "") or headers.get("warc-target-uri", "")
         length = headers.get("content-length", "").strip()
-        if not (length.isascii() and length.isdigit()):
+        if not (length.isascii() and length.isdigit() and len(length) <= 18):
             lost = _skip_to_next_record(cur)
             return Quarantined(
                 where, f"bad Content-Length: {length[:40]!r}, {lost} bytes skipped", ident
