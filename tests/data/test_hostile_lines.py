@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,7 +18,7 @@ from openeurollm.data.document import Document
 from openeurollm.data.ingest import ingest_file
 from openeurollm.data.optout import OptOutPolicy, document_domain, normalize_domain
 from tests.data.helpers import clean_docs
-from tests.data.test_reader_memory import PROBE
+from tests.data.test_reader_memory import _peak_mb
 from tests.data.test_readers import _read, _spec
 
 BAD_URL = "https://[bad-ipv6/page"
@@ -124,22 +122,11 @@ def _zstd_bomb(path: Path, line_bytes: int) -> Path:
     return path
 
 
-def _peak_mb(path: Path) -> tuple[int, int]:
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE, "jsonl", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    ).stdout.split()
-    return int(out[0]), int(out[1])
-
-
 def test_zstd_bomb_is_read_in_bounded_memory(tmp_path: Path) -> None:
     bomb = _zstd_bomb(tmp_path / "bomb.jsonl.zst", 256 << 20)
     assert bomb.stat().st_size < 50_000  # 256 MB behind it
     small = _zstd_bomb(tmp_path / "small.jsonl.zst", 1 << 20)
-    docs_bomb, peak_bomb = _peak_mb(bomb)
-    docs_small, peak_small = _peak_mb(small)
+    docs_bomb, peak_bomb = _peak_mb("jsonl", bomb)
+    docs_small, peak_small = _peak_mb("jsonl", small)
     assert (docs_bomb, docs_small) == (2, 3)  # the bomb's line is quarantined, not a document
     assert peak_bomb - peak_small < 64, f"peak {peak_bomb} MB for the bomb, {peak_small} MB"
