@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from openeurollm.data.document import Document
 from openeurollm.data.readers import READERS, Quarantined
@@ -57,13 +58,15 @@ def test_plain_warc_cut_at_the_end_reports_bytes_missing(tmp_path: Path) -> None
     assert bad[0].reason.startswith("truncated record: ") and "of" in bad[0].reason
 
 
-@pytest.mark.parametrize("suffix", [".warc", ".warc.gz"])
+@pytest.mark.parametrize("suffix", [".warc", ".warc.gz", ".warc.zst"])
 def test_bad_url_costs_its_record_and_names_it(tmp_path: Path, suffix: str) -> None:
     records, texts = _records(4)
     records[1] = warc_record("https://[bad-ipv6/page", PAGE.format(meta="", p=texts[1]), n=1)
     path = tmp_path / f"url{suffix}"
     if suffix == ".warc":
         path.write_bytes(b"".join(records))
+    elif suffix == ".warc.zst":  # one zstd frame per record
+        path.write_bytes(b"".join(zstandard.ZstdCompressor().compress(r) for r in records))
     else:
         write_warc_gz(path, records)
     docs, bad = _read(path, "warc")

@@ -15,7 +15,7 @@ sees bytes of a damaged member it would take for a whole record.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -95,7 +95,7 @@ def _member(
     step: _Step,
     errors: tuple[type[Exception], ...],
     hold: int,
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, Damage | None]:
     """Decode members from file offset `start` until the end of the file (returns None) or
     the first member that fails (returns its Damage)."""
     fh.seek(start)
