@@ -14,6 +14,7 @@ import zstandard
 from openeurollm.data.document import Document
 from openeurollm.data.readers import READERS, Quarantined
 from tests.data.helpers import paragraph, warc_record, write_warc_gz
+from tests.data.test_reader_memory import _peak_mb
 from tests.data.test_readers import _read, _spec
 
 PAGE = "<html><head><title>t</title>{meta}</head><body><article><p>{p}</p></article></body></html>"
@@ -119,3 +120,33 @@ def test_hostile_meta_tag_parses_fast_and_real_tags_still_count(tmp_path: Path) 
     assert time.perf_counter() - start < 5.0  # generous: the tokenizer takes milliseconds
     assert len(items) == 1 and isinstance(items[0], Document)
     assert items[0].meta["robots"] == ["noai"]
+
+
+def test_oversized_record_is_quarantined_in_bounded_memory(tmp_path: Path) -> None:
+    """A 96 MB record (a gzip member of ~100 KB) between two good ones: skipped in pieces,
+    quarantined, and the reader's peak memory stays that of a small file."""
+    records, texts = _records(2)
+    huge = 96 << 20
+    head = (
+        "WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: https://big.example/\r\n"
+        f"Content-Length: {huge}\r\n\r\n"
+    ).encode()
+    big = tmp_path / "big.warc.gz"
+    with open(big, "wb") as fh:
+        fh.write(gzip.compress(records[0]))
+        with gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=1) as member:
+            member.write(head)
+            zeros = bytes(1 << 20)
+            for _ in range(huge >> 20):
+                member.write(zeros)
+            member.write(b"\r\n\r\n")
+        fh.write(gzip.compress(records[1]))
+    small = write_warc_gz(tmp_path / "small.warc.gz", records)
+    (docs_big, peak_big), (docs_small, peak_small) = _peak_mb("warc", big), _peak_mb("warc", small)
+    assert (docs_big, docs_small) == (2, 2)
+    assert peak_big - peak_small < 64, f"peak {peak_big} MB with the big record, {peak_small} MB"
+    docs, bad = _read(big, "warc")
+    _assert_whole(docs, texts, [0, 1])
+    assert [(_where(b), b.reason) for b in bad] == [
+        ("record2", "record larger than 10485760 bytes")
+    ]
