@@ -83,11 +83,14 @@ def test_pii_absent_from_kept_text(demo) -> None:
     assert demo["record"]["pii_total"] == dict(totals)
 
 
-def test_wrong_language_relabelled_or_dropped(demo) -> None:
-    for ref, langs in demo["planted"]["wrong_language"].items():
-        for doc in _kept(demo, ref):
-            assert doc.lang == langs["true"], ref
-            assert doc.meta["lang_label"] == langs["labelled"]
+def test_wrong_language_relabelled(demo) -> None:
+    planted = demo["planted"]["wrong_language"]
+    for ref, langs in planted.items():
+        kept = _kept(demo, ref)
+        assert len(kept) == 1, f"{ref}: a clean text in its true language must be kept"
+        assert kept[0].lang == langs["true"], ref
+        assert kept[0].meta["lang_label"] == langs["labelled"]
+        assert demo["record"]["relabelled"].get(f"{langs['labelled']}->{langs['true']}"), ref
 
 
 def test_spam_dropped(demo) -> None:

@@ -56,7 +56,7 @@ def ingest_file(
                         crawler.setdefault(key, set()).add(value)
                     continue
                 if isinstance(item, Quarantined):
-                    reasons[item.reason.split(":")[0]] += 1
+                    reasons[item.reason.split(":")[0]] += item.lost
                     qfh.write(json.dumps(item.__dict__, ensure_ascii=False) + "\n")
                     continue
                 assert isinstance(item, Document)

@@ -19,10 +19,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 from openeurollm.data.document import Document
+from openeurollm.data.url_parts import split_url, url_host
 
 # Crawlers that collect text for AI training, as named in robots.txt files in the wild.
 DEFAULT_AI_USER_AGENTS = (
@@ -45,7 +45,7 @@ NOAI_DIRECTIVES = frozenset({"noai", "noimageai"})
 def normalize_domain(domain: str) -> str:
     domain = domain.strip().lower().rstrip(".")
     if "://" in domain:
-        domain = urlsplit(domain).hostname or ""
+        domain = url_host(domain) or ""
     domain = domain.split("/")[0].split(":")[0]
     return domain.removeprefix("www.")
 
@@ -53,7 +53,7 @@ def normalize_domain(domain: str) -> str:
 def document_domain(doc: Document) -> str:
     domain = doc.meta.get("domain") if isinstance(doc.meta, dict) else None
     if not domain and doc.source and "://" in doc.source:
-        domain = urlsplit(doc.source).hostname
+        domain = url_host(doc.source)
     return normalize_domain(str(domain or ""))
 
 
@@ -159,8 +159,10 @@ class OptOutPolicy:
                 robots = [d.strip() for d in robots.split(",")]
             if NOAI_DIRECTIVES & {str(d).lower() for d in robots}:
                 return OptOutDecision(domain, True, "noai_meta")
-        url = doc.source if "://" in doc.source else f"https://{domain}/"
-        path = urlsplit(url).path or "/"
+        # A source URL no parser accepts is judged as the domain's front page.
+        parts = split_url(doc.source) if "://" in doc.source else None
+        url = doc.source if parts else f"https://{domain}/"
+        path = (parts.path if parts else "") or "/"
         for entry in self._tdmrep.get(domain, ()):
             if fnmatch.fnmatchcase(path, str(entry.get("location", "/*")) or "/*"):
                 if _tdm_reserved(entry.get("tdm-reservation", 0)):
@@ -169,6 +171,15 @@ class OptOutPolicy:
         parser = self._robots.get(domain)
         if parser is not None:
             for agent in self.agents:
-                if not parser.can_fetch(agent, url):
+                if not _can_fetch(parser, agent, url, domain):
                     return OptOutDecision(domain, True, f"robots_txt:{agent}")
         return OptOutDecision(domain, False, "none")
+
+
+def _can_fetch(parser: RobotFileParser, agent: str, url: str, domain: str) -> bool:
+    """robots.txt's answer for `url`; the robot parser percent-decodes the URL before taking
+    it apart, so a URL that parses can still fail there: judge the domain's front page then."""
+    try:
+        return parser.can_fetch(agent, url)
+    except ValueError:
+        return parser.can_fetch(agent, f"https://{domain}/")

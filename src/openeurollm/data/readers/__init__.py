@@ -21,6 +21,7 @@ class Quarantined:
     source: str  # path, with :line where known
     reason: str
     sample: str = ""  # the first bytes, for a human to look at
+    lost: int = 1  # input records (lines, rows, WARC records) this entry stands for
 
 
 @dataclass

@@ -9,62 +9,48 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import zstandard
 
 from openeurollm.data.document import Document
 from openeurollm.data.readers import READERS, Quarantined
+from openeurollm.data.readers.streams import Damage, decoded_pieces
+from openeurollm.data.url_parts import url_host
 
 if TYPE_CHECKING:
     from openeurollm.config import InputSpec
 
 MAX_LINE_BYTES = 8 * 1024 * 1024  # longer records are quarantined, never loaded whole
+_BOM = b"\xef\xbb\xbf"
 _DECODE_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError)
 
 
-class _ZstdStream(io.RawIOBase):
-    """Streaming zstd decompression that notices a truncated last frame.
-
-    zstandard's stream_reader returns a clean end of file when the input stops inside a
-    frame; we need to tell a complete file from a cut one, so frames are fed by hand.
-    """
+class _PieceStream(io.RawIOBase):
+    """A file-like view of `decoded_pieces`: bounded output per read, and a damaged or
+    truncated member raises EOFError where zstandard's own stream reader would end cleanly."""
 
     def __init__(self, path: Path) -> None:
-        self._fh = open(path, "rb")  # noqa: SIM115  (closed by close())
-        self._dctx = zstandard.ZstdDecompressor()
-        self._obj = self._dctx.decompressobj()
-        self._pending = b""
-        self._offset = 0  # read position in _pending (slicing would copy it each call)
-        self._in_frame = False
+        self._pieces = decoded_pieces(path, resync=False)
+        self._piece = memoryview(b"")
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        while self._offset >= len(self._pending):
-            self._pending, self._offset = b"", 0
-            chunk = self._fh.read(1 << 16)
-            if not chunk:
-                if self._in_frame:
-                    raise EOFError("zstd stream ended inside a frame (truncated file)")
+        while not self._piece:
+            piece = next(self._pieces, b"")
+            if isinstance(piece, Damage):
+                raise EOFError(piece.reason)
+            if not piece:
                 return 0
-            while chunk:
-                self._in_frame = True
-                self._pending += self._obj.decompress(chunk)
-                if self._obj.eof:  # frame complete; what follows starts a new frame
-                    chunk = self._obj.unused_data
-                    self._obj = self._dctx.decompressobj()
-                    self._in_frame = False
-                else:
-                    chunk = b""
-        n = min(len(buffer), len(self._pending) - self._offset)
-        buffer[:n] = memoryview(self._pending)[self._offset : self._offset + n]
-        self._offset += n
+            self._piece = memoryview(piece)
+        n = min(len(buffer), len(self._piece))
+        buffer[:n] = self._piece[:n]
+        self._piece = self._piece[n:]
         return n
 
     def close(self) -> None:
-        self._fh.close()
+        self._pieces.close()
         super().close()
 
 
@@ -73,19 +59,13 @@ def open_binary(path: Path) -> IO[bytes]:
     if path.suffix == ".gz":
         return gzip.open(path, "rb")
     if path.suffix == ".zst":
-        return io.BufferedReader(_ZstdStream(path))
+        return io.BufferedReader(_PieceStream(path))
     return open(path, "rb")
 
 
-def _file_problem(path: Path) -> str | None:
-    """A reason to quarantine the whole file (empty, or not text at all), else None."""
+def _is_empty(path: Path) -> bool:
     with open_binary(path) as fh:
-        head = fh.read(8192)
-    if not head.strip():
-        return "empty file"
-    if b"\x00" in head:
-        return "binary file (NUL bytes), not JSON Lines"
-    return None
+        return not fh.read(8192).removeprefix(_BOM).strip()
 
 
 def _lines(fh: IO[bytes]) -> Iterator[tuple[bytes, bool]]:
@@ -108,8 +88,11 @@ def _lines(fh: IO[bytes]) -> Iterator[tuple[bytes, bool]]:
 def document_from_record(record: dict, spec: InputSpec, where: str) -> Document | Quarantined:
     text = record.get(spec.text_field)
     if not isinstance(text, str) or not text.strip():
-        return Quarantined(where, f"no text in field {spec.text_field!r}", json.dumps(record)[:200])
-    url = record.get(spec.url_field) or ""
+        return Quarantined(where, f"no text in field {spec.text_field!r}", _sample(record))
+    url = str(record.get(spec.url_field) or "")
+    host = url_host(url) if url else ""
+    if host is None:
+        return Quarantined(where, "unparseable URL", url[:200])
     lang = record.get(spec.lang_field) or ""
     meta = {
         k: v
@@ -117,27 +100,98 @@ def document_from_record(record: dict, spec: InputSpec, where: str) -> Document 
         if k not in (spec.text_field, spec.lang_field, spec.url_field)
     }
     if url and "domain" not in meta:
-        meta["domain"] = urlsplit(str(url)).hostname or ""
+        meta["domain"] = host
     if spec.license and "license" not in meta:
         meta["license"] = spec.license
     if spec.name:
         meta.setdefault("dataset", spec.name)
-    return Document.new(text, lang=str(lang), source=str(url) or where, **meta)
+    return Document.new(text, lang=str(lang), source=url or where, **meta)
+
+
+def _sample(record: dict) -> str:
+    try:
+        return json.dumps(record)[:200]
+    except (ValueError, RecursionError):
+        return ""
+
+
+def _binary_line(raw: bytes, where: str) -> Quarantined | None:
+    """A line that is not text (a NUL byte or invalid UTF-8), quarantined; None for text."""
+    sample = raw[:200].decode("utf-8", "replace")
+    if b"\x00" in raw:
+        return Quarantined(where, f"NUL byte: at byte {raw.index(0)}", sample)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Quarantined(where, f"invalid UTF-8: at byte {exc.start}", sample)
+    return None
+
+
+def _parse_line(line: str, spec: InputSpec, where: str) -> Document | Quarantined:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return Quarantined(where, f"malformed JSON: {exc.msg}", line[:200])
+    except RecursionError:
+        return Quarantined(where, "JSON nested too deeply", line[:200])
+    except ValueError as exc:  # an integer literal longer than Python converts (4,300 digits)
+        return Quarantined(where, f"unreadable JSON value: {str(exc)[:80]}", line[:200])
+    if not isinstance(record, dict):
+        return Quarantined(where, "JSON line is not an object", line[:200])
+    try:  # JSON escapes can smuggle in lone surrogates that no UTF-8 file can hold
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return Quarantined(where, "unpaired UTF-16 surrogate escape in JSON", line[:200])
+    except RecursionError:
+        return Quarantined(where, "JSON nested too deeply", line[:200])
+    return document_from_record(record, spec, where)
+
+
+class _BinaryRun:
+    """Consecutive lines that are not text become one quarantine entry counting them all,
+    so a binary file costs one entry, not one per newline byte, and no good line is lost."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.first: Quarantined | None = None
+        self.lines = 0
+        self.last = 0
+
+    def add(self, item: Quarantined, lineno: int) -> None:
+        self.first = self.first or item
+        self.lines += 1
+        self.last = lineno
+
+    def flush(self) -> Iterator[Quarantined]:
+        if self.first is not None and self.lines == 1:
+            yield self.first
+        elif self.first is not None:
+            start = self.first.source.rsplit(":", 1)[1]
+            yield Quarantined(
+                f"{self.path}:{start}-{self.last}",
+                f"binary data: {self.lines} lines of NUL bytes or invalid UTF-8",
+                self.first.sample,
+                lost=self.lines,
+            )
+        self.first, self.lines = None, 0
 
 
 @READERS.register("jsonl")
 def read_jsonl(path: Path, spec: InputSpec) -> Iterator[Document | Quarantined]:
     lineno = 0
+    binary = _BinaryRun(path)
     try:
-        problem = _file_problem(path)
-        if problem:
-            yield Quarantined(str(path), problem)
+        if _is_empty(path):
+            yield Quarantined(str(path), "empty file")
             return
         with open_binary(path) as fh:
             for raw, too_long in _lines(fh):
                 lineno += 1
                 where = f"{path}:{lineno}"
+                if lineno == 1:
+                    raw = raw.removeprefix(_BOM)  # a byte order mark is not part of the record
                 if too_long:
+                    yield from binary.flush()
                     yield Quarantined(
                         where,
                         f"line longer than {MAX_LINE_BYTES} bytes",
@@ -146,30 +200,14 @@ def read_jsonl(path: Path, spec: InputSpec) -> Iterator[Document | Quarantined]:
                     continue
                 if not raw.strip():
                     continue
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    yield Quarantined(
-                        where,
-                        f"invalid UTF-8 at byte {exc.start}",
-                        raw[:200].decode("utf-8", "replace"),
-                    )
+                if bad := _binary_line(raw, where):
+                    binary.add(bad, lineno)
                     continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield Quarantined(where, f"malformed JSON: {exc.msg}", line[:200])
-                    continue
-                if not isinstance(record, dict):
-                    yield Quarantined(where, "JSON line is not an object", line[:200])
-                    continue
-                try:  # JSON escapes can smuggle in lone surrogates that no UTF-8 file can hold
-                    json.dumps(record, ensure_ascii=False).encode("utf-8")
-                except UnicodeEncodeError:
-                    yield Quarantined(where, "unpaired UTF-16 surrogate escape in JSON", line[:200])
-                    continue
-                yield document_from_record(record, spec, where)
+                yield from binary.flush()
+                yield _parse_line(raw.decode("utf-8"), spec, where)
+            yield from binary.flush()
     except _DECODE_ERRORS as exc:
+        yield from binary.flush()
         yield Quarantined(
             f"{path}:{lineno + 1}", f"unreadable from here on: {type(exc).__name__}: {exc}"
         )

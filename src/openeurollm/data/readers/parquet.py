@@ -43,11 +43,29 @@ def read_parquet(path: Path, spec: InputSpec) -> Iterator[Document | Quarantined
         for batch in stream_batches(pf, _BATCH):
             for record in batch.to_pylist():
                 row += 1
-                record = {k: _jsonable(v) for k, v in record.items() if v is not None}
-                yield document_from_record(record, spec, f"{path}:row{row}")
+                yield _document(record, spec, f"{path}:row{row}")
     # A damaged file can fail in the decoder too: bytes that are not UTF-8 where the schema
     # says string, or sizes that make no sense.
     except (OSError, pa.ArrowException, UnicodeDecodeError, ValueError, IndexError) as exc:
         yield Quarantined(
-            f"{path}:row{row + 1}", f"unreadable from here on: {type(exc).__name__}: {exc}"
+            f"{path}:row{row + 1}",
+            f"unreadable from here on: {type(exc).__name__}: {exc}",
+            lost=max(1, _rows_in(path) - row),
         )
+
+
+def _document(record: dict, spec: InputSpec, where: str) -> Document | Quarantined:
+    """One row; a cell too deep or odd to turn into JSON costs this row only."""
+    try:
+        record = {k: _jsonable(v) for k, v in record.items() if v is not None}
+    except (ValueError, RecursionError) as exc:
+        return Quarantined(where, f"unconvertible cell: {type(exc).__name__}")
+    return document_from_record(record, spec, where)
+
+
+def _rows_in(path: Path) -> int:
+    """Rows the file's footer declares (0 when the footer itself is unreadable)."""
+    try:
+        return open_streaming(path).metadata.num_rows
+    except (OSError, pa.ArrowException, ValueError):
+        return 0

@@ -1,33 +1,37 @@
 """WARC reader (.warc, .warc.gz, .warc.zst): HTTP responses with HTML -> main text.
 
-FastWARC streams records; Resiliparse detects the charset and extracts the main content
-(boilerplate such as menus and footers removed). URL, domain, crawl date and license go
-into the document metadata, and so do the opt-out signals a page carries itself: the
-TDMRep `tdm-reservation` header or meta tag, and `noai` in robots meta / X-Robots-Tag.
-A warcinfo record (who crawled, with which user agent, obeying robots.txt how) becomes a
-SourceInfo for the ingest record.
+Records come from our own framing (`warc_records`): a cut, damaged or lying record is
+quarantined on its own and the rest of the file is still read. Resiliparse parses the HTML
+once (a real tokenizer: linear in the page, whatever its tags hold), extracts the main
+content (boilerplate such as menus and footers removed) and gives the <meta> tags. URL,
+domain, crawl date and license go into the document metadata, and so do the opt-out
+signals a page carries itself: the TDMRep `tdm-reservation` header or meta tag, and `noai`
+in robots meta / X-Robots-Tag. A warcinfo record (who crawled, with which user agent,
+obeying robots.txt how) becomes a SourceInfo for the ingest record.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+
+from resiliparse.parse.html import HTMLTree
 
 from openeurollm.data.document import Document
 from openeurollm.data.readers import READERS, Quarantined, SourceInfo
+from openeurollm.data.readers.streams import decoded_pieces
+from openeurollm.data.readers.warc_records import WarcRecord, warc_records
+from openeurollm.data.url_parts import url_host
 
 if TYPE_CHECKING:
     from openeurollm.config import InputSpec
 
-MAX_RECORD_BYTES = 10 * 1024 * 1024  # larger payloads are skipped by the parser, and counted
+MAX_RECORD_BYTES = 10 * 1024 * 1024  # larger records are skipped unread, and quarantined
 MAX_WARCINFO_BYTES = 64 * 1024
+MAX_HTTP_HEADER_BYTES = 64 * 1024
 # warcinfo fields that describe the crawler (WARC 1.1, annex on warcinfo; Common Crawl's set).
 WARCINFO_FIELDS = ("software", "operator", "robots", "http-header-user-agent", "isPartOf")
-_META = re.compile(rb"<meta\s[^>]*>", re.IGNORECASE)
-_ATTR = re.compile(rb"""([a-zA-Z-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""")
 
 
 def _warc_fields(body: bytes) -> dict[str, str]:
@@ -40,24 +44,37 @@ def _warc_fields(body: bytes) -> dict[str, str]:
     return fields
 
 
-def _meta_tags(html: bytes) -> dict[str, str]:
-    """name -> content of <meta> tags in the document head (lower-cased names)."""
+def _meta_tags(tree: HTMLTree) -> dict[str, str]:
+    """name (or property) -> content of the page's <meta> tags, names lower-cased."""
     out: dict[str, str] = {}
-    head = html[: html.lower().find(b"</head>") if b"</head>" in html[:200_000].lower() else 65536]
-    for tag in _META.findall(head):
-        attrs = {k.lower(): v.strip(b"\"'") for k, v in _ATTR.findall(tag)}
-        name = attrs.get(b"name") or attrs.get(b"property")
-        if name and b"content" in attrs:
-            out[name.decode("ascii", "replace").lower()] = attrs[b"content"].decode(
-                "utf-8", "replace"
-            )
+    for tag in tree.document.query_selector_all("meta") if tree.document else ():
+        name = tag.getattr("name") or tag.getattr("property")
+        content = tag.getattr("content")
+        if name and content is not None:
+            out.setdefault(name.lower(), content)
     return out
 
 
-def _optout_signals(http_headers: object, metas: dict[str, str]) -> dict[str, object]:
+def _http_response(block: bytes) -> tuple[dict[str, str], bytes] | None:
+    """(header fields with lower-cased names, body) of an HTTP response; None if the block
+    does not start with one. Repeated fields are joined with ", " as HTTP allows."""
+    end = block.find(b"\r\n\r\n", 0, MAX_HTTP_HEADER_BYTES)
+    if not block.startswith(b"HTTP/") or end < 0:
+        return None
+    headers: dict[str, str] = {}
+    for line in block[:end].decode("latin-1").split("\r\n")[1:]:
+        key, sep, value = line.partition(":")
+        if sep:
+            name = key.strip().lower()
+            headers[name] = (
+                f"{headers[name]}, {value.strip()}" if name in headers else value.strip()
+            )
+    return headers, block[end + 4 :]
+
+
+def _optout_signals(http_headers: dict[str, str], metas: dict[str, str]) -> dict[str, object]:
     signals: dict[str, object] = {}
-    get = getattr(http_headers, "get", None)
-    header_tdm = get("tdm-reservation") if get else None
+    header_tdm = http_headers.get("tdm-reservation")
     if header_tdm is not None:
         signals["tdm_reservation"] = str(header_tdm).strip()
         signals["tdm_source"] = "header"
@@ -66,7 +83,7 @@ def _optout_signals(http_headers: object, metas: dict[str, str]) -> dict[str, ob
         signals["tdm_source"] = "meta"
     if "tdm-policy" in metas:
         signals["tdm_policy"] = metas["tdm-policy"]
-    robots = [metas.get("robots", ""), str(get("x-robots-tag") or "") if get else ""]
+    robots = [metas.get("robots", ""), http_headers.get("x-robots-tag", "")]
     directives = {d.strip().lower() for r in robots for d in r.split(",") if d.strip()}
     if directives:
         signals["robots"] = sorted(directives)
@@ -75,55 +92,70 @@ def _optout_signals(http_headers: object, metas: dict[str, str]) -> dict[str, ob
 
 @READERS.register("warc")
 def read_warc(path: Path, spec: InputSpec) -> Iterator[Document | Quarantined | SourceInfo]:
-    from fastwarc.warc import ArchiveIterator, WarcRecordType
+    # A member is checked before its bytes are framed, when it is a record's size or less.
+    pieces = decoded_pieces(path, resync=True, hold=MAX_RECORD_BYTES + MAX_WARCINFO_BYTES)
+    records = warc_records(path, pieces, {"response", "warcinfo"}, MAX_RECORD_BYTES)
+    for record in records:
+        if isinstance(record, Quarantined):
+            yield record
+        elif record.type == "warcinfo" and record.block is not None:
+            yield SourceInfo(_warc_fields(record.block[:MAX_WARCINFO_BYTES]))
+        elif record.type == "response":
+            yield _response(path, record, spec)
+
+
+def _response(path: Path, record: WarcRecord, spec: InputSpec) -> Document | Quarantined:
+    """One response record -> a Document of its main text, or why not."""
     from resiliparse.extract.html2text import extract_plain_text
+
+    url = record.headers.get("warc-target-uri", "")
+    where = f"{path}:record{record.number}"
+    host = url_host(url)
+    if host is None:
+        return Quarantined(where, "unparseable URL", url[:200])
+    if record.block is None:
+        return Quarantined(where, f"record larger than {MAX_RECORD_BYTES} bytes", url)
+    response = _http_response(record.block)
+    if response is None:
+        return Quarantined(where, "no HTTP response header", url)
+    http_headers, body = response
+    media_type, charset = _content_type(http_headers.get("content-type", ""))
+    if media_type and "html" not in media_type:
+        return Quarantined(where, f"not HTML: {media_type}", url)
+    if not body:
+        return Quarantined(where, "empty HTTP body", url)
+    tree = HTMLTree.parse(_decode(body, charset))
+    text = extract_plain_text(tree, main_content=True, alt_texts=False)
+    if not text.strip():
+        return Quarantined(where, "no main text in HTML", url)
+    meta: dict[str, object] = {
+        "domain": host,
+        "crawl_date": record.headers.get("warc-date", ""),
+        "warc_record_id": record.headers.get("warc-record-id", ""),
+        **_optout_signals(http_headers, _meta_tags(tree)),
+    }
+    if spec.license:
+        meta["license"] = spec.license
+    if spec.name:
+        meta["dataset"] = spec.name
+    return Document.new(text, lang="", source=url or where, **meta)
+
+
+def _content_type(value: str) -> tuple[str, str | None]:
+    """(media type, charset or None) of a Content-Type header value."""
+    media_type, *params = value.split(";")
+    charset = None
+    for param in params:
+        key, _, val = param.partition("=")
+        if key.strip().lower() == "charset" and val.strip(" \"'"):
+            charset = val.strip(" \"'")
+    return media_type.strip().lower(), charset
+
+
+def _decode(body: bytes, charset: str | None) -> str:
     from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
-    n = 0
     try:
-        with open(path, "rb") as fh:
-            records = ArchiveIterator(
-                fh,
-                record_types=WarcRecordType.response | WarcRecordType.warcinfo,
-                parse_http=True,
-                max_content_length=MAX_RECORD_BYTES,
-                fsspec_args=False,
-            )
-            for record in records:
-                n += 1
-                if record.record_type == WarcRecordType.warcinfo:
-                    yield SourceInfo(_warc_fields(record.reader.read(MAX_WARCINFO_BYTES)))
-                    continue
-                url = record.headers.get("WARC-Target-URI", "") or ""
-                where = f"{path}:record{n}"
-                ctype = (record.http_content_type or "").lower()
-                if ctype and "html" not in ctype:
-                    yield Quarantined(where, f"not HTML: {ctype}", url)
-                    continue
-                body = record.reader.read()
-                if not body:
-                    yield Quarantined(where, "empty HTTP body", url)
-                    continue
-                try:
-                    html = bytes_to_str(body, record.http_charset or detect_encoding(body))
-                except LookupError:  # a charset name no codec knows: sniff the bytes instead
-                    html = bytes_to_str(body, detect_encoding(body))
-                text = extract_plain_text(html, main_content=True, alt_texts=False)
-                if not text.strip():
-                    yield Quarantined(where, "no main text in HTML", url)
-                    continue
-                meta: dict[str, object] = {
-                    "domain": urlsplit(url).hostname or "",
-                    "crawl_date": record.headers.get("WARC-Date", ""),
-                    "warc_record_id": record.headers.get("WARC-Record-ID", ""),
-                    **_optout_signals(record.http_headers, _meta_tags(body)),
-                }
-                if spec.license:
-                    meta["license"] = spec.license
-                if spec.name:
-                    meta["dataset"] = spec.name
-                yield Document.new(text, lang="", source=url or where, **meta)
-    except (OSError, ValueError) as exc:
-        yield Quarantined(
-            f"{path}:record{n + 1}", f"unreadable from here on: {type(exc).__name__}: {exc}"
-        )
+        return bytes_to_str(body, charset or detect_encoding(body))
+    except LookupError:  # a charset name no codec knows: sniff the bytes instead
+        return bytes_to_str(body, detect_encoding(body))

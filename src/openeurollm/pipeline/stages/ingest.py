@@ -30,7 +30,9 @@ def input_files(recipe: Recipe) -> list[tuple[Path, int]]:
 @STAGES.register("ingest")
 class IngestStage(Stage):
     name = "ingest"
-    version = 2  # 2: shards of at most docs_per_shard documents per input file
+    # 2: shards of at most docs_per_shard documents per input file; 3: readers quarantine per
+    # record (BOM, NUL lines, bad URLs, own WARC framing), so the same input can read differently
+    version = 3
 
     def config(self, recipe: Recipe) -> dict[str, Any]:
         cfg = recipe.ingest.model_dump(mode="json")
