@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openeurollm.errors import InputError
+from openeurollm.errors import InputError, StageError
 from openeurollm.escape import terminal_safe
+from openeurollm.release.checksums import VerifyReport
 from openeurollm.release.checksums import verify_release as _verify
 from openeurollm.release.membership import MembershipIndex
 
@@ -48,6 +49,13 @@ def check_inclusion(release_dir: Path, url: str | None, text_file: Path | None) 
     )
 
 
-def verify_release(release_dir: Path) -> None:
-    """Raise StageError naming the first file whose SHA-256 differs from SHA256SUMS."""
-    _verify(Path(release_dir))
+def verify_release(release_dir: Path) -> VerifyReport:
+    """The verify report; StageError listing the problems (one line) when there are any."""
+    report = _verify(Path(release_dir))
+    if not report.ok:
+        shown = "; ".join(report.problems[:5])
+        more = len(report.problems) - 5
+        raise StageError(
+            f"verify failed: {shown}" + (f"; and {more} more problem(s)" if more > 0 else "")
+        )
+    return report
