@@ -87,3 +87,20 @@ def test_report_marks_missing_records(tmp_path: Path) -> None:
         assert f'id="{section}"' in page
     assert "not recorded" in page and "no data recorded" in page
     assert "Parity: not recorded" in page
+
+
+def test_report_escapes_values_from_the_records(tmp_path: Path) -> None:
+    """Attack: drop reasons, languages, strategy and package names holding HTML and script."""
+    from openeurollm.report.html import ReportBuilder
+
+    evil = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+    entries = {
+        "curate": {"record": {"dropped_by_reason": {evil: 3}, "kept_per_language": {evil: 1},
+                              "pii_total": {evil: 1}}},
+        "mix": {"record": {"languages": [evil], "strategy": evil, "bytes_before": {evil: 5}}},
+        "train": {"record": {"flavor": evil}, "versions": {evil: evil}, "status": evil},
+    }  # fmt: skip
+    page = ReportBuilder(tmp_path, entries, evil).build()
+    assert "<img" not in page and "<script" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "&amp;lt;" not in page  # escaped once, not twice

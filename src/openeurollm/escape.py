@@ -27,12 +27,18 @@ def _is_control(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI
 
 
-def markdown_text(value: Any) -> str:
+class Markdown(str):
+    """Text already escaped for Markdown: escaping it again would show the backslashes."""
+
+
+def markdown_text(value: Any) -> Markdown:
     """`value` as literal Markdown text on one line: syntax escaped, HTML as entities.
 
     An underscore between two letters or digits cannot start emphasis (GFM), so
     `dedup_exact` stays readable in the Markdown source; any other underscore is escaped.
     """
+    if isinstance(value, Markdown):
+        return value
     text = str(value)
     out: list[str] = []
     for i, ch in enumerate(text):
@@ -49,7 +55,7 @@ def markdown_text(value: Any) -> str:
             continue  # invisible in a document, and never meant as text
         else:
             out.append(ch)
-    return "".join(out)
+    return Markdown("".join(out))
 
 
 def terminal_safe(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openeurollm.escape import markdown_text as md
 from openeurollm.release.facts import MISSING, NOT_RECORDED, Facts, fmt
 from openeurollm.release.model_card import architecture_line, table
 from openeurollm.release.sections import (
@@ -68,7 +69,7 @@ def _public_sources(f: Facts) -> tuple[str, str]:
     large = table(["dataset", "licence", "files", "documents", "bytes", "share", "collected"], rows)
     other = (
         f"{len(small)} smaller dataset(s) (each at most 3% of the public data): "
-        + ", ".join(f"{r[0]} ({fmt(r[4])} bytes)" for r in small)
+        + ", ".join(f"{md(r[0])} ({fmt(r[4])} bytes)" for r in small)
         if small
         else "None: every public dataset is listed above."
     )
@@ -95,7 +96,7 @@ def _crawler_name(crawler: Any) -> str:
     if crawler.get("crawls"):
         details.append("crawls: " + ", ".join(crawler["crawls"]))
     name = fmt(crawler.get("user_agent"))
-    return f"{name} ({'; '.join(details)})" if details else name
+    return md(f"{name} ({'; '.join(details)})" if details else name)  # as the WARC files say
 
 
 def _crawler_behaviour(crawler: Any) -> str:
@@ -103,7 +104,7 @@ def _crawler_behaviour(crawler: Any) -> str:
         return NOT_RECORDED
     files = crawler.get("files")
     where = f"the warcinfo records of {fmt(files)} WARC file(s)" if files else "warcinfo records"
-    return f"robots.txt: {crawler['robots_policy']} (as declared in {where})"
+    return f"robots.txt: {md(crawler['robots_policy'])} (as declared in {where})"
 
 
 def render_training_summary(f: Facts) -> str:
@@ -113,7 +114,7 @@ def render_training_summary(f: Facts) -> str:
     rows, basis = domain_rows(f, 0.05, 1000) if c.sme else domain_rows(f, 0.10)
     crawler = f.rec("ingest", "crawler")
     filters = _filters(f)
-    filter_text = ", ".join(x.get("name", "?") for x in filters) or NOT_RECORDED
+    filter_text = md(", ".join(str(x.get("name", "?")) for x in filters)) or NOT_RECORDED
     illegal = [x for x in filters if x.get("purpose") in ("illegal", "csam", "illegal_content")]
     return f"""# Public summary of training content: {f.model_id()}
 
@@ -201,7 +202,7 @@ Training Content for general-purpose AI models, C(2025) 5235, 24 July 2025.
 ### 3.2 Removal of illegal content
 
 - Filters applied to the training data: {filter_text}.
-- Filters recorded with the purpose of removing illegal content: {", ".join(x["name"] for x in illegal) if illegal else "none recorded for this run"}.
+- Filters recorded with the purpose of removing illegal content: {md(", ".join(str(x["name"]) for x in illegal)) if illegal else "none recorded for this run"}.
 - Websites recognised by EU or EEA courts or authorities as persistently infringing copyright: {infringing_sites(f)}.
 
 ### 3.3 Other information (optional)
@@ -309,7 +310,7 @@ Last update: {ddmmyyyy(f.today)}. {DISCLAIMER}
 - (b) Acceptable use policies: {f.provided("acceptable_use_policy")}
 - (c) Date of release and methods of distribution: {f.provided("release_date")}; {f.provided("distribution_channels")}
 - (d) Interaction with hardware or software that is not part of the model: runs on any hardware supported by PyTorch through Hugging Face transformers; no external services
-- (e) Versions of relevant software: {fmt(f.entry("train", "versions"))}
+- (e) Versions of relevant software: {md(fmt(f.entry("train", "versions")))}
 - (f) Architecture and number of parameters: {architecture_line(f)}; {f.r("train", "params")} parameters
 - (g) Modality and format of inputs and outputs: text (UTF-8) in and out, tokenized with the included byte-level BPE tokenizer ({f.r("tokenizer", "vocab_size")} tokens)
 - (h) Licence: {f.provided("license")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openeurollm.escape import markdown_text as md
 from openeurollm.release.facts import MISSING, NOT_RECORDED, Facts, fmt
 from openeurollm.release.model_card import table
 
@@ -39,7 +40,7 @@ def modalities(f: Facts) -> str:
         return NOT_RECORDED
     if formats <= TEXT_FORMATS:
         return "text"
-    return "text and other (formats: " + ", ".join(sorted(str(x) for x in formats)) + ")"
+    return "text and other (formats: " + md(", ".join(sorted(str(x) for x in formats))) + ")"
 
 
 def token_count(f: Facts) -> Any:
@@ -133,9 +134,9 @@ def optout_summary(f: Facts) -> str:
     lines = [
         f"- Domains checked against the opt-out rules: {fmt(len(lists) if lists else MISSING)}.",
         f"- Domains found to have reserved their rights: {fmt(len(opted) if opted is not MISSING else MISSING)}"
-        + (f" ({', '.join(opted)})" if opted else "")
+        + (f" ({md(', '.join(opted))})" if opted else "")
         + ".",
-        f"- Rules that matched: {', '.join(r for r in rules if r) or 'none'}.",
+        f"- Rules that matched: {md(', '.join(r for r in rules if r)) or 'none'}.",
         f"- Documents removed for an opt-out: {fmt(removed)}.",
         "- The rules were applied to every document before training, whatever its collection "
         "date (retroactively), and a listed domain covers its subdomains.",
@@ -143,7 +144,7 @@ def optout_summary(f: Facts) -> str:
     if cfg is not MISSING and isinstance(cfg, dict):
         lists_cfg = cfg.get("optout", {})
         lines.append(
-            f"- Opt-out configuration recorded for the run: {fmt(lists_cfg) if lists_cfg else NOT_RECORDED}."
+            f"- Opt-out configuration recorded for the run: {md(fmt(lists_cfg)) if lists_cfg else NOT_RECORDED}."
         )
     return "\n".join(lines)
 
@@ -160,7 +161,7 @@ def infringing_sites(f: Facts) -> str:
         )
     domains = rec.get("domains") or {}
     return (
-        f"list(s) {', '.join(rec['lists'])} ({fmt(rec.get('domains_listed'))} domains) applied; "
+        f"list(s) {md(', '.join(rec['lists']))} ({fmt(rec.get('domains_listed'))} domains) applied; "
         f"{fmt(rec.get('docs_removed'))} documents from {fmt(len(domains))} listed domain(s) removed"
     )
 
@@ -174,10 +175,10 @@ def curation_summary(f: Facts) -> str:
     lines = [
         f"- Documents in: {f.r('curate', 'docs_in')}; kept: {f.r('curate', 'docs_kept')}; "
         f"dropped: {f.r('curate', 'docs_dropped')}; quarantined (unreadable): {f.r('curate', 'quarantined')}.",
-        f"- Curation steps recorded: {', '.join(steps) if steps else NOT_RECORDED}.",
-        f"- Personal data masked (PII placeholders, by kind): {fmt(dict(pii)) if pii else (NOT_RECORDED if pii is MISSING else 'none found')}.",
-        f"- Deduplication: {fmt(dedup) if dedup is not MISSING else NOT_RECORDED}.",
-        f"- Benchmark decontamination: {fmt(decontam) if decontam is not MISSING else NOT_RECORDED}.",
+        f"- Curation steps recorded: {md(', '.join(steps)) if steps else NOT_RECORDED}.",
+        f"- Personal data masked (PII placeholders, by kind): {md(fmt(dict(pii))) if pii else (NOT_RECORDED if pii is MISSING else 'none found')}.",
+        f"- Deduplication: {md(fmt(dedup)) if dedup is not MISSING else NOT_RECORDED}.",
+        f"- Benchmark decontamination: {md(fmt(decontam)) if decontam is not MISSING else NOT_RECORDED}.",
     ]
     out = "\n".join(lines) + "\n\nDocuments dropped, by reason:\n\n"
     return out + table(["reason", "documents"], [[r, n] for r, n in sorted(dropped.items())])
