@@ -168,3 +168,10 @@ def test_cli_verify_states_what_it_proves(release: Path, capsys) -> None:
     assert main(["verify", str(release)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: verify failed") and err.count("\n") == 1
+
+
+def test_the_signature_beside_the_sums_is_not_an_unlisted_file(release: Path) -> None:
+    """SHA256SUMS.sig is written after SHA256SUMS (it signs it) and checked by --public-key."""
+    (release / "SHA256SUMS.sig").write_text("{}")
+    assert check_folder(release).ok
+    assert "SHA256SUMS.sig" not in read_sha256sums(write_sha256sums(release))

@@ -3,9 +3,10 @@
 The file uses the `sha256sum` format ("<hex>  <path>"), so `sha256sum -c SHA256SUMS`
 works without our tool. It is written last: it covers every other file in the folder.
 
-What `verify` proves: every file in the folder is a regular file inside it, is listed
-exactly once in SHA256SUMS, and has the listed SHA-256; the model card's weights SHA-256
-agrees with the weights. That is integrity against the sums in the folder (damage, a
+What `verify` proves: every file in the folder (but SHA256SUMS.sig, the signature over
+SHA256SUMS, and scratch files) is a regular file inside it, is listed exactly once in
+SHA256SUMS, and has the listed SHA-256; the model card's weights SHA-256 agrees with the
+weights. That is integrity against the sums in the folder (damage, a
 partial download, a file changed or added on its own). It is not authenticity: whoever
 can change a file can change SHA256SUMS and the card with it. SHA256SUMS is read as
 untrusted input: names with `..`, absolute names, duplicates and symbolic links are refused,
@@ -24,6 +25,7 @@ from openeurollm.errors import StageError
 from openeurollm.io.fileio import atomic_open, file_sha256, is_scratch
 
 SUMS_NAME = "SHA256SUMS"
+SIGNATURE_NAME = "SHA256SUMS.sig"  # written after SHA256SUMS: it signs it (release/signing.py)
 CARD_NAME = "README.md"
 MAX_SUMS_BYTES = 16 << 20  # a release lists hundreds of files, not millions
 _LINE = re.compile(r"([0-9a-fA-F]{64}) [ *](.+)")
@@ -37,7 +39,11 @@ def release_files(release_dir: Path) -> list[str]:
     out = []
     for path in root.rglob("*"):
         rel = path.relative_to(root)
-        if path.is_file() and rel.as_posix() != SUMS_NAME and not is_scratch(rel):
+        if (
+            path.is_file()
+            and rel.as_posix() not in (SUMS_NAME, SIGNATURE_NAME)
+            and not is_scratch(rel)
+        ):
             out.append(rel.as_posix())
     return sorted(out)
 
@@ -59,7 +65,7 @@ def _bad_name(name: str) -> str | None:
         return "is an absolute path"
     if ".." in pure.parts:
         return "leaves the release folder (..)"
-    if pure.as_posix() != name or "\\" in name or name in (".", SUMS_NAME):
+    if pure.as_posix() != name or "\\" in name or name in (".", SUMS_NAME, SIGNATURE_NAME):
         return "is not a plain relative path"
     return None
 
@@ -193,7 +199,7 @@ def verify_release(release_dir: Path) -> VerifyReport:
     files, links = _folder_entries(root)
     for link in links:
         report.problems.append(f"{root / link} is a symbolic link; a release holds files only")
-    for rel in sorted(set(files) - set(sums) - {SUMS_NAME}):
+    for rel in sorted(set(files) - set(sums) - {SUMS_NAME, SIGNATURE_NAME}):
         report.problems.append(f"{root / rel} is not listed in {SUMS_NAME} (added after release)")
     _check_card(root, sums, report)
     report.problems = list(dict.fromkeys(report.problems))  # a link on several listed paths
