@@ -163,7 +163,7 @@ def _check_card(root: Path, sums: dict[str, str], report: VerifyReport) -> None:
     text = (root / CARD_NAME).read_text(encoding="utf-8", errors="replace")
     found = _CARD_SHA.search(text)
     stated = found.group(1) if found else ""
-    weights = sorted(n for n in sums if n.endswith(".safetensors"))
+    weights = sorted(n for n in sums if n.endswith(".safetensors") and "/" not in n)
     hexes = re.findall(r"[0-9a-f]{64}", stated)
     if not weights or not hexes:
         report.card = "the model card records no weights SHA-256"
