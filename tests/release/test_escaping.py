@@ -55,16 +55,8 @@ def poisoned_entries() -> dict[str, Any]:
     curate["infringing_sites"] = poison(
         {"lists": ["list.txt"], "domains_listed": 3, "docs_removed": 2, "domains": {"d": 2}}
     )
-    ent["ingest"]["record"]["crawler"] = poison(
-        {
-            "user_agent": "Bot",
-            "software": "S",
-            "operator": "O",
-            "robots_policy": "obey",
-            "crawls": ["C"],
-            "files": 1,
-        }  # fmt: skip
-    )
+    crawler = {"user_agent": "Bot", "software": "S", "operator": "O", "robots_policy": "obey"}
+    ent["ingest"]["record"]["crawler"] = poison({**crawler, "crawls": ["C"], "files": 1})
     return ent
 
 
