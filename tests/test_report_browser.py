@@ -200,3 +200,13 @@ def test_report_escapes_values_from_the_records(tmp_path: Path) -> None:
     assert "<img" not in page and "<script" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "&amp;lt;" not in page  # escaped once, not twice
+
+
+def test_missing_browser_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        _chromium()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="Chromium not installed"):
+        _chromium()
