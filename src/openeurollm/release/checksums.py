@@ -79,6 +79,8 @@ def read_sha256sums(path: Path) -> dict[str, str]:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise StageError(f"{path} is not UTF-8 text (byte {exc.start}); not a SHA256SUMS") from None
+    except OSError as exc:
+        raise StageError(f"cannot read {path}: {exc.strerror}") from None
     sums: dict[str, str] = {}
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -146,12 +148,20 @@ def _check_listed(root: Path, sums: dict[str, str], report: VerifyReport) -> Non
             report.problems.append(f"{path} is listed in {SUMS_NAME} but missing")
         elif not stat.S_ISREG(path.lstat().st_mode):
             report.problems.append(f"{path} is not a regular file")
-        elif file_sha256(path) != digest:
+        elif _sha256_or_none(path) != digest:
             report.problems.append(
-                f"{path} does not match its SHA-256 in {SUMS_NAME} (the file was changed or damaged)"
+                f"{path} does not match its SHA-256 in {SUMS_NAME} (the file was changed, "
+                "damaged or cannot be read)"
             )
         else:
             report.checked.append(rel)
+
+
+def _sha256_or_none(path: Path) -> str | None:
+    try:
+        return file_sha256(path)
+    except OSError:  # unreadable: reported as not matching, never a traceback
+        return None
 
 
 def _check_card(root: Path, sums: dict[str, str], report: VerifyReport) -> None:

@@ -202,13 +202,16 @@ class MembershipIndex:
         meta_path, filt_path = folder / META_NAME, folder / FILTER_NAME
         if not meta_path.is_file() or not filt_path.is_file():
             raise InputError(f"{folder} has no membership index ({META_NAME}, {FILTER_NAME})")
-        meta = _read_meta(meta_path)
-        nbytes = (meta.slots + 7) // 8
-        expected = nbytes * meta.fingerprint_bits
-        size = filt_path.stat().st_size
-        if size != expected:  # checked before reading: a huge file is never loaded
-            raise InputError(f"{filt_path} has {size} bytes, expected {expected}")
-        blob = filt_path.read_bytes()
+        try:
+            meta = _read_meta(meta_path)
+            nbytes = (meta.slots + 7) // 8
+            expected = nbytes * meta.fingerprint_bits
+            size = filt_path.stat().st_size
+            if size != expected:  # checked before reading: a huge file is never loaded
+                raise InputError(f"{filt_path} has {size} bytes, expected {expected}")
+            blob = filt_path.read_bytes()
+        except OSError as exc:  # unreadable (permissions, I/O): the command's answer is no answer
+            raise InputError(f"cannot read the membership index in {folder}: {exc}") from None
         return cls(
             slots=meta.slots,
             bits=meta.fingerprint_bits,
