@@ -213,3 +213,8 @@ def test_small_run_indexes_the_pre_masking_text(small_run: SmallRun) -> None:
     for doc_id, unmasked in masked.items():
         assert normalized_hash(originals[doc_id]) == unmasked
         assert index.contains_text(originals[doc_id])
+    # Next to the masked text, the exact hash of the original would confirm guesses of the
+    # masked values: it stays in the run directory, never in a published file.
+    for path in (small_run.run_dir / "release").rglob("*.parquet"):
+        meta = pq.read_table(path).to_pydict().get("meta", [])
+        assert not any("unmasked_hash" in (m or "") for m in meta), path
