@@ -10,6 +10,7 @@ from pathlib import Path
 
 from openeurollm import __version__
 from openeurollm.errors import OpenEuroLLMError, RecipeError
+from openeurollm.escape import terminal_safe
 from openeurollm.pipeline.runner import DISK_ERRNOS
 
 EXAMPLES = """\
@@ -92,14 +93,15 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 def _cmd_status(args: argparse.Namespace) -> int:
     from openeurollm.pipeline.status import render_status
 
-    print(render_status(Path(args.run_dir)))
+    print(terminal_safe(render_status(Path(args.run_dir))))
     return 0
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from openeurollm.pipeline.status import inspect_dropped
 
-    print(inspect_dropped(Path(args.run_dir), args.stage, args.reason, args.n))
+    # dropped documents are untrusted text: their escape sequences must not reach the terminal
+    print(terminal_safe(inspect_dropped(Path(args.run_dir), args.stage, args.reason, args.n)))
     return 0
 
 
@@ -118,13 +120,22 @@ def _cmd_check_inclusion(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from openeurollm.release.cli_commands import verify_release
 
-    verify_release(Path(args.release))
-    print(f"ok: every file listed in {Path(args.release) / 'SHA256SUMS'} matches")
+    report = verify_release(Path(args.release))
+    who = (
+        "This proves integrity against the listed sums, not who made the release "
+        "(add --public-key; see docs/security.md)."
+    )
     if args.public_key:
         from openeurollm.release.signing import verify_signature
 
         key = verify_signature(Path(args.release), Path(args.public_key))
-        print(f"ok: SHA256SUMS and the provenance statement are signed by {key}")
+        who = f"SHA256SUMS and the provenance statement are signed by {key}."
+    print(
+        terminal_safe(
+            f"ok: {len(report.checked)} files match {report.root / 'SHA256SUMS'}, none "
+            f"unlisted, no links; {report.card}. {who}"
+        )
+    )
     return 0
 
 
@@ -209,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "check-inclusion", help="was a page or text used to train a released model?"
     )
-    check.add_argument("release", help="release folder (holds membership.bloom)")
+    check.add_argument("release", help="release folder (holds membership.json/.filter)")
     check.add_argument("--url")
     check.add_argument("--text-file")
     check.set_defaults(func=_cmd_check_inclusion)
@@ -242,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except OpenEuroLLMError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {terminal_safe(str(exc))}", file=sys.stderr)
         return 2
     except OSError as exc:
         if exc.errno not in DISK_ERRNOS:

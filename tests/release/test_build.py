@@ -50,8 +50,9 @@ def test_build_release_from_run_dir(tmp_path: Path) -> None:
                  "membership.filter", "membership.json", "eval_results.json", "SHA256SUMS"):  # fmt: skip
         assert (out / name).is_file(), name
     assert json.loads((out / "eval_results.json").read_text())["bpb"]["en"]["bpb"] == 3.2
-    verify_release(out)
-    assert check_inclusion(out, "https://en.example/7", None)[0]
+    # the card states the weights' SHA-256 in the form verify cross-checks
+    assert verify_release(out).card == "the model card's weights SHA-256 matches"
+    assert check_inclusion(out, "HTTP://EN.example:443/7/", None)[0]
     text_file = tmp_path / "t.txt"
     text_file.write_text(texts[3], encoding="utf-8")
     assert check_inclusion(out, None, text_file)[0]

@@ -221,6 +221,8 @@ class Curator:
         if self.masker.kinds:
             masked, counts = self.masker.mask(doc.text)
             if counts:
+                # travels to the shards lineage so check-inclusion finds the original text
+                doc.meta["unmasked_hash"] = normalized_hash(doc.text)
                 doc.text = masked
                 doc.meta["pii_masked"] = dict(sorted(counts.items()))
                 self.pii[lang].update(counts)

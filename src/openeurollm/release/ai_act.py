@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openeurollm.escape import markdown_text as md
 from openeurollm.release.facts import MISSING, NOT_RECORDED, Facts, fmt
 from openeurollm.release.model_card import architecture_line, table
 from openeurollm.release.sections import (
@@ -105,7 +106,7 @@ def _public_sources(f: Facts) -> tuple[str, str]:
     )  # fmt: skip
     other = (
         f"{len(small)} smaller dataset(s) (each at most 3% of the public data): "
-        + ", ".join(f"{r[0]} ({fmt(r[5])} bytes; {r[1]})" for r in small)
+        + ", ".join(f"{md(r[0])} ({fmt(r[5])} bytes; {md(r[1])})" for r in small)
         if small
         else "None: every public dataset is listed above."
     )
@@ -132,7 +133,7 @@ def _crawler_name(crawler: Any) -> str:
     if crawler.get("crawls"):
         details.append("crawls: " + ", ".join(crawler["crawls"]))
     name = fmt(crawler.get("user_agent"))
-    return f"{name} ({'; '.join(details)})" if details else name
+    return md(f"{name} ({'; '.join(details)})" if details else name)  # as the WARC files say
 
 
 def _crawler_behaviour(crawler: Any) -> str:
@@ -140,7 +141,7 @@ def _crawler_behaviour(crawler: Any) -> str:
         return NOT_RECORDED
     files = crawler.get("files")
     where = f"the warcinfo records of {fmt(files)} WARC file(s)" if files else "warcinfo records"
-    return f"robots.txt: {crawler['robots_policy']} (as declared in {where})"
+    return f"robots.txt: {md(crawler['robots_policy'])} (as declared in {where})"
 
 
 def render_training_summary(f: Facts) -> str:
@@ -155,7 +156,7 @@ def render_training_summary(f: Facts) -> str:
     }[c.sme]
     crawler = f.rec("ingest", "crawler")
     filters = _filters(f)
-    filter_text = ", ".join(x.get("name", "?") for x in filters) or NOT_RECORDED
+    filter_text = md(", ".join(str(x.get("name", "?")) for x in filters)) or NOT_RECORDED
     illegal = [x for x in filters if x.get("purpose") in ("illegal", "csam", "illegal_content")]
     return f"""# Public summary of training content: {f.model_id()}
 
@@ -246,7 +247,7 @@ Training Content for general-purpose AI models, C(2025) 5235, 24 July 2025.
 ### 3.2 Removal of illegal content
 
 - Filters applied to the training data: {filter_text}.
-- Filters recorded with the purpose of removing illegal content: {", ".join(x["name"] for x in illegal) if illegal else "none recorded for this run"}.
+- Filters recorded with the purpose of removing illegal content: {md(", ".join(str(x["name"]) for x in illegal)) if illegal else "none recorded for this run"}.
 - Lists of websites persistently infringing copyright, issuer as the provider states it: {infringing_sites(f)}.
 
 ### 3.3 Other information (optional)
@@ -369,7 +370,7 @@ def render_annex_xii(f: Facts) -> str:
 - (b) Acceptable use policies: {f.provided("acceptable_use_policy")}
 - (c) Date of release and methods of distribution: {f.provided("release_date")}; {f.provided("distribution_channels")}
 - (d) Interaction with hardware or software that is not part of the model: runs on any hardware supported by PyTorch through Hugging Face transformers; no external services
-- (e) Versions of relevant software: {fmt(f.entry("train", "versions"))}
+- (e) Versions of relevant software: {md(fmt(f.entry("train", "versions")))}
 - (f) Architecture and number of parameters: {architecture_line(f)}; {f.r("train", "params")} parameters
 - (g) Modality and format of inputs and outputs: text (UTF-8) in and out, tokenized with the included byte-level BPE tokenizer ({f.r("tokenizer", "vocab_size")} tokens)
 - (h) Licence: {f.provided("license")}

@@ -51,23 +51,29 @@ def membership_from_lineage(lineage: Path, out: Path) -> dict[str, Any]:
 
     from openeurollm.release.membership import MembershipIndex, hash_key, url_key
 
-    table = pq.read_table(lineage, columns=["doc_id", "url", "hash"])
-    docs: dict[str, tuple[str, str]] = {}
-    for doc_id, url, content_hash in zip(
+    columns = ["doc_id", "url", "hash", "unmasked_hash"]
+    present = set(pq.read_schema(lineage).names)  # lineage written before unmasked_hash: none
+    table = pq.read_table(lineage, columns=[c for c in columns if c in present])
+    empty = [""] * table.num_rows
+    docs: dict[str, tuple[str, str, str]] = {}
+    for doc_id, url, content_hash, unmasked in zip(
         table.column("doc_id").to_pylist(),
         table.column("url").to_pylist(),
         table.column("hash").to_pylist(),
+        table.column("unmasked_hash").to_pylist() if "unmasked_hash" in present else empty,
         strict=True,
     ):
-        docs[doc_id] = (url or "", content_hash or "")
-    keys = [hash_key(h) for _, h in docs.values() if h]
-    keys += [url_key(u) for u, _ in docs.values() if u]
+        docs[doc_id] = (url or "", content_hash or "", unmasked or "")
+    keys = [hash_key(h) for _, h, _ in docs.values() if h]
+    keys += [hash_key(h) for _, _, h in docs.values() if h]  # the text before PII masking
+    keys += [url_key(u) for u, _, _ in docs.values() if u]
     index = MembershipIndex.build(keys, documents=len(docs))
     index.save(out)
     return {
         "documents": index.documents,
         "keys": index.keys,
-        "documents_with_url": sum(1 for u, _ in docs.values() if u),
+        "documents_with_url": sum(1 for u, _, _ in docs.values() if u),
+        "documents_pii_masked": sum(1 for _, _, h in docs.values() if h),
         "bytes": index.size_bytes,
         "bytes_per_document": round(index.size_bytes / max(index.documents, 1), 4),
         "false_positive_rate": index.false_positive_rate,

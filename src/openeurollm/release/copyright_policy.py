@@ -54,7 +54,8 @@ robots.txt (RFC 9309) checks of a crawler: {f.r("ingest", "crawler", "robots_pol
 - Datasheet: datasheet.md; Croissant metadata: croissant.json
 - Membership index: membership.json and membership.filter answer whether a URL or a text was in
   the training data (`openeurollm check-inclusion`), with a false-positive rate of
-  {fmt((f.info.get("membership") or {}).get("false_positive_rate"))} and no false negatives.
+  {fmt((f.info.get("membership") or {}).get("false_positive_rate"))} and no false negatives for the URL (in any spelling) and
+  the full text (as trained or before PII masking) of every trained document.
 
 ## 5. Outputs
 

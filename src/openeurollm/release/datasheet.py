@@ -3,6 +3,7 @@ answered from the records."""
 
 from __future__ import annotations
 
+from openeurollm.escape import markdown_text as md
 from openeurollm.release.facts import NOT_RECORDED, Facts, fmt
 from openeurollm.release.model_card import table
 from openeurollm.release.sections import (
@@ -54,7 +55,7 @@ records of the run. "{NOT_RECORDED}" marks what the run did not record.
 - Is any information missing? Unreadable records: {f.r("curate", "quarantined")} quarantined at curation,
   {fmt(sum((f.rec("ingest", "quarantined") or {}).values()))} at ingestion.
 - Does it contain data that might be confidential or personal? Personal data found and masked,
-  by kind: {fmt(dict(pii)) if pii else NOT_RECORDED}.
+  by kind: {md(fmt(dict(pii))) if pii else NOT_RECORDED}.
 - Is there a held-out split? {f.r("mix", "heldout_docs")} documents per language, used for evaluation only.
 
 ## Collection process
@@ -71,7 +72,7 @@ records of the run. "{NOT_RECORDED}" marks what the run did not record.
 ## Preprocessing, cleaning, labeling
 
 {curation_summary(f)}
-- Mixture: strategy {f.r("mix", "strategy")}; epochs per language {fmt(f.rec("mix", "epochs"))}.
+- Mixture: strategy {f.r("mix", "strategy")}; epochs per language {md(fmt(f.rec("mix", "epochs")))}.
 - Is the raw data saved? Yes: the ingest stage keeps every input document in the run directory.
 
 ## Uses

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openeurollm.config import ReleaseConfig
+from openeurollm.escape import markdown_text
 from openeurollm.records import RECORDS, load_record, record_fields
 
 NOT_RECORDED = "not recorded"
@@ -90,8 +91,8 @@ class Facts:
         return "record" in self.entries.get(stage, {})
 
     def r(self, stage: str, *path: str | int, unit: str = "") -> str:
-        """A recorded figure, formatted."""
-        return fmt(self.rec(stage, *path), unit)
+        """A recorded figure, formatted, as Markdown text (a recorded string is input data)."""
+        return markdown_text(fmt(self.rec(stage, *path), unit))
 
     def provided(self, field: str) -> str:
         """A provider statement from `release.<field>` in the recipe."""

@@ -11,6 +11,12 @@ about 7.4 bits per key, 1.85 bytes per document.
 
 The filter is two files: `membership.filter` (r bit planes, little-endian) and
 `membership.json` (parameters, counts, false-positive rate, and how keys are made).
+
+"No false negatives" holds for the keys as they were made, so both sides make them the
+same way: URLs in their canonical spelling (`release.urlform.canonical_url`), texts as the
+hash of their normalized form. A trained document whose PII was masked contributes the
+hash of its pre-masking text too (lineage column `unmasked_hash`), so its original text
+is found. `membership.json` is read as untrusted input: every field is checked before use.
 """
 
 from __future__ import annotations
@@ -20,19 +26,30 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openeurollm.data.document import normalized_hash
 from openeurollm.errors import InputError
 from openeurollm.io.fileio import atomic_open, write_json
+from openeurollm.release.urlform import canonical_url
 
 FILTER_NAME = "membership.filter"
 META_NAME = "membership.json"
-FORMAT = "openeurollm-ribbon-1"
+FORMAT = "openeurollm-ribbon-2"  # URL keys in canonical spelling
+LEGACY_FORMAT = "openeurollm-ribbon-1"  # URL keys as written (only stripped)
+MAX_META_BYTES = 1 << 20
 WIDTH = 64  # coefficient band width w
 _MASK_W = (1 << WIDTH) - 1
 
 
 def url_key(url: str) -> str:
+    return "url:" + canonical_url(url)
+
+
+def legacy_url_key(url: str) -> str:
+    """How indexes of format openeurollm-ribbon-1 made URL keys (still readable)."""
     return "url:" + url.strip()
 
 
@@ -48,7 +65,9 @@ def hash_key(content_hash: str) -> str:
 def _hash(key: str, seed: int, slots: int, bits: int) -> tuple[int, int, int]:
     """(start row, w-bit coefficients with the lowest bit set, r-bit fingerprint)."""
     h = hashlib.blake2b(
-        key.encode("utf-8"), digest_size=24, salt=seed.to_bytes(16, "little")
+        key.encode("utf-8", "surrogatepass"),  # an undecodable CLI argument must not raise
+        digest_size=24,
+        salt=seed.to_bytes(16, "little"),
     ).digest()
     start = int.from_bytes(h[0:8], "little") % (slots - WIDTH + 1)
     coeff = (int.from_bytes(h[8:16], "little") & _MASK_W) | 1
@@ -98,6 +117,7 @@ class MembershipIndex:
     planes: list[bytes]
     documents: int
     keys: int
+    url_form: str = "canonical"  # "as-written" for indexes of the legacy format
 
     @property
     def false_positive_rate(self) -> float:
@@ -137,7 +157,7 @@ class MembershipIndex:
         return True
 
     def contains_url(self, url: str) -> bool:
-        return self._lookup(url_key(url))
+        return self._lookup(url_key(url) if self.url_form == "canonical" else legacy_url_key(url))
 
     def contains_text(self, text: str) -> bool:
         return self._lookup(text_key(text))
@@ -159,8 +179,11 @@ class MembershipIndex:
             {
                 "format": FORMAT,
                 "algorithm": "ribbon filter (standard, w=64), keys hashed with BLAKE2b",
-                "keys": "url:<source URL stripped>, text:<first 32 hex of SHA-256 of the "
-                "normalized text (NFC, casefold, punctuation to spaces, spaces collapsed)>",
+                "keys": "url:<source URL in canonical spelling: no scheme, user or fragment, "
+                "lower-case host, no default port, no trailing /, one percent-encoding>, "
+                "text:<first 32 hex of SHA-256 of the normalized text (NFC, casefold, "
+                "punctuation to spaces, spaces collapsed), as trained and, for PII-masked "
+                "documents, before masking>",
                 "slots": self.slots,
                 "fingerprint_bits": self.bits,
                 "seed": self.seed,
@@ -174,24 +197,57 @@ class MembershipIndex:
 
     @classmethod
     def load(cls, folder: Path) -> MembershipIndex:
+        """Read an index; a damaged or crafted one is a one-line InputError, never a crash."""
         folder = Path(folder)
         meta_path, filt_path = folder / META_NAME, folder / FILTER_NAME
         if not meta_path.is_file() or not filt_path.is_file():
             raise InputError(f"{folder} has no membership index ({META_NAME}, {FILTER_NAME})")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT:
-            raise InputError(f"{meta_path}: unknown format {meta.get('format')!r}")
-        blob = filt_path.read_bytes()
-        nbytes = (meta["slots"] + 7) // 8
-        if len(blob) != nbytes * meta["fingerprint_bits"]:
-            raise InputError(
-                f"{filt_path} has {len(blob)} bytes, expected {nbytes * meta['fingerprint_bits']}"
-            )
+        try:
+            meta = _read_meta(meta_path)
+            nbytes = (meta.slots + 7) // 8
+            expected = nbytes * meta.fingerprint_bits
+            size = filt_path.stat().st_size
+            if size != expected:  # checked before reading: a huge file is never loaded
+                raise InputError(f"{filt_path} has {size} bytes, expected {expected}")
+            blob = filt_path.read_bytes()
+        except OSError as exc:  # unreadable (permissions, I/O): the command's answer is no answer
+            raise InputError(f"cannot read the membership index in {folder}: {exc}") from None
         return cls(
-            slots=meta["slots"],
-            bits=meta["fingerprint_bits"],
-            seed=meta["seed"],
-            planes=[blob[i * nbytes : (i + 1) * nbytes] for i in range(meta["fingerprint_bits"])],
-            documents=meta["documents"],
-            keys=meta["distinct_keys"],
+            slots=meta.slots,
+            bits=meta.fingerprint_bits,
+            seed=meta.seed,
+            planes=[blob[i * nbytes : (i + 1) * nbytes] for i in range(meta.fingerprint_bits)],
+            documents=meta.documents,
+            keys=meta.distinct_keys,
+            url_form="canonical" if meta.format == FORMAT else "as-written",
         )
+
+
+class _Meta(BaseModel):
+    """The fields of membership.json the lookup uses, with the bounds a real index has."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    format: Literal["openeurollm-ribbon-2", "openeurollm-ribbon-1"]
+    slots: int = Field(ge=WIDTH, le=1 << 40)
+    fingerprint_bits: int = Field(ge=1, le=32)
+    seed: int = Field(ge=0, lt=1 << 64)
+    documents: int = Field(ge=0, le=1 << 48)
+    distinct_keys: int = Field(ge=0, le=1 << 48)
+
+
+def _read_meta(path: Path) -> _Meta:
+    damaged = "(the index is damaged or was not written by openeurollm)"
+    if path.stat().st_size > MAX_META_BYTES:
+        raise InputError(f"{path} is larger than {MAX_META_BYTES} bytes {damaged}")
+    try:
+        raw = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"{path} is not valid JSON: {str(exc)[:120]} {damaged}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path} is not a JSON object {damaged}")
+    try:
+        return _Meta.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise InputError(f"{path}: field {field!r}: {first['msg'][:120]} {damaged}") from None

@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 
+from openeurollm.escape import markdown_text as md
 from openeurollm.release.facts import MISSING, NOT_RECORDED, Facts, fmt
 
 # Licence ids the Hub accepts in `license:` (lower-case SPDX); anything else is `other`.
@@ -39,7 +40,9 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
         return f"_{NOT_RECORDED}_\n"
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row in rows:
-        lines.append("| " + " | ".join(fmt(c) if not isinstance(c, str) else c for c in row) + " |")
+        # every cell is shown as text: a hostname or source name may hold | * [ ] < >
+        cells = (md(c if isinstance(c, str) else fmt(c)) for c in row)
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -134,8 +137,8 @@ def eval_tables(f: Facts) -> str:
     tasks = f.rec("eval", "tasks") or {}
     for task, body in sorted(tasks.items()):
         out.append(
-            f"\n**{task}** (source: {body.get('source', NOT_RECORDED)}, template "
-            f"{body.get('template', NOT_RECORDED)}, {fmt(body.get('num_fewshot'))}-shot):\n"
+            f"\n**{md(task)}** (source: {md(body.get('source', NOT_RECORDED))}, template "
+            f"{md(body.get('template', NOT_RECORDED))}, {fmt(body.get('num_fewshot'))}-shot):\n"
         )
         rows = [
             [lang, s.get("acc"), s.get("acc_norm"), s.get("n")]
@@ -150,7 +153,7 @@ def eval_tables(f: Facts) -> str:
 def render(f: Facts) -> str:
     c = f.cfg
     langs = f.languages()
-    lang_text = ", ".join(langs) if langs else NOT_RECORDED
+    lang_text = md(", ".join(langs)) if langs else NOT_RECORDED
     per_lang_tokens = f.tokens_per_language()
     mix_rows = [
         [lang, f.rec("mix", "docs_after", lang), f.rec("mix", "bytes_after", lang),

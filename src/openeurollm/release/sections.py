@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openeurollm.escape import markdown_text as md
 from openeurollm.release.facts import MISSING, NOT_RECORDED, Facts, fmt
 from openeurollm.release.model_card import table
 
@@ -48,7 +49,7 @@ def modalities(f: Facts) -> str:
         return NOT_RECORDED
     if formats <= TEXT_FORMATS:
         return "text"
-    return "text and other (formats: " + ", ".join(sorted(str(x) for x in formats)) + ")"
+    return "text and other (formats: " + md(", ".join(sorted(str(x) for x in formats))) + ")"
 
 
 def token_count(f: Facts) -> Any:
@@ -142,7 +143,7 @@ def optout_summary(f: Facts) -> str:
         else f"Opt-out protocols applied: {NOT_RECORDED}.\n",
         f"- Domains seen by the opt-out step: {fmt(len(lists) if lists else MISSING)}.",
         f"- Domains found to have reserved their rights: {fmt(len(opted) if opted is not MISSING else MISSING)}"
-        + (f" ({', '.join(opted)})" if opted else "")
+        + (f" ({md(', '.join(opted))})" if opted else "")
         + ".",
         f"- Documents removed for an opt-out, all protocols together: {f.r('curate', 'optout_docs_removed')}.",
         "- The protocols applied were checked for every document before training, whatever its "
@@ -160,10 +161,10 @@ def curation_summary(f: Facts) -> str:
     lines = [
         f"- Documents in: {f.r('curate', 'docs_in')}; kept: {f.r('curate', 'docs_kept')}; "
         f"dropped: {f.r('curate', 'docs_dropped')}; quarantined (unreadable): {f.r('curate', 'quarantined')}.",
-        f"- Curation steps recorded: {', '.join(steps) if steps else NOT_RECORDED}.",
-        f"- Personal data masked (PII placeholders, by kind): {fmt(dict(pii)) if pii else (NOT_RECORDED if pii is MISSING else 'none found')}.",
-        f"- Deduplication: {fmt(dedup) if dedup is not MISSING else NOT_RECORDED}.",
-        f"- Benchmark decontamination: {fmt(decontam) if decontam is not MISSING else NOT_RECORDED}.",
+        f"- Curation steps recorded: {md(', '.join(steps)) if steps else NOT_RECORDED}.",
+        f"- Personal data masked (PII placeholders, by kind): {md(fmt(dict(pii))) if pii else (NOT_RECORDED if pii is MISSING else 'none found')}.",
+        f"- Deduplication: {md(fmt(dedup)) if dedup is not MISSING else NOT_RECORDED}.",
+        f"- Benchmark decontamination: {md(fmt(decontam)) if decontam is not MISSING else NOT_RECORDED}.",
     ]
     out = "\n".join(lines) + "\n\nDocuments dropped, by reason:\n\n"
     return out + table(["reason", "documents"], [[r, n] for r, n in sorted(dropped.items())])

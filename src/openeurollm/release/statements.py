@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openeurollm.escape import markdown_text as md
 from openeurollm.release.facts import MISSING, NOT_RECORDED, Facts, fmt
 
 OPTOUT_SETTING = "curate.optout"
@@ -80,7 +81,7 @@ def infringing_sites(f: Facts) -> str:
         )
     domains = rec.get("domains") or {}
     return (
-        f"applied: list(s) {', '.join(rec['lists'])} ({fmt(rec.get('domains_listed'))} domains; "
+        f"applied: list(s) {md(', '.join(rec['lists']))} ({fmt(rec.get('domains_listed'))} domains; "
         f"issued by: {f.provided('infringing_lists_issuer')}); {fmt(rec.get('docs_removed'))} "
         f"documents from {fmt(len(domains))} listed domain(s) removed"
     )

@@ -191,7 +191,7 @@ class ReportBuilder:
                 "before mixing (%)": [100 * before.get(lang, 0) / total_b for lang in langs],
                 "after mixing (%)": [100 * after.get(lang, 0) / total_a for lang in langs],
             },
-            f"Language distribution by bytes ({_esc(mix.get('strategy', NOT_RECORDED))})",
+            f"Language distribution by bytes ({mix.get('strategy', NOT_RECORDED)})",  # chart escapes
             "chart-mix",
         )
         rows = [

@@ -61,6 +61,7 @@ def shard_language(
                     doc_id=doc.id,
                     url=doc.source,
                     hash=normalized_hash(doc.text),
+                    unmasked_hash=str(doc.meta.get("unmasked_hash", "")),
                 )
                 docs += 1
                 tokens += len(ids)

@@ -1,8 +1,9 @@
 """Lineage: which document every token range of every shard came from.
 
 One row per document occurrence (the mix may repeat a document): the token range
-`[start, end)` in `shard` (eos included), the document's id and URL, and the hash of its
-normalized content (`data.document.normalized_hash`), from which the release builds its
+`[start, end)` in `shard` (eos included), the document's id and URL, the hash of its
+normalized content (`data.document.normalized_hash`) and, when curate masked PII in it, the
+same hash of its text before masking (else ""), from which the release builds its
 membership index ("was this text in the training data?").
 """
 
@@ -27,6 +28,7 @@ SCHEMA = pa.schema(
         ("doc_id", pa.string()),
         ("url", pa.string()),
         ("hash", pa.string()),
+        ("unmasked_hash", pa.string()),
     ]
 )
 _BATCH = 8192
