@@ -44,7 +44,7 @@ def render_all(ent: dict[str, Any], cfg: ReleaseConfig | None = None) -> dict[st
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)?")
 DIGEST = re.compile(r"[0-9a-f]{16,}")  # hex digests: checked apart, not figures
 # Numbers the templates print themselves, whatever the records say: section and article
-# numbers (1.1 ... 3.3, Art. 51, 53(1)), cited years and references (Gebru et al. 2021,
+# numbers (1.1 ... 3.3, Art. 51, 53(1), Recital 103, the 10^23 FLOP criterion), cited years and references (Gebru et al. 2021,
 # C(2025) 5235 of 24 July 2025, RFC 9309, ISO 639, SHA-256, float32, 1e25 FLOPs), the
 # version 0.1.0 and date 2026-11-25 the test renders with, shard file names (00000...),
 # zeros (kept as zeros below so opt-out decisions keep their shape) and shares that stay
@@ -52,7 +52,7 @@ DIGEST = re.compile(r"[0-9a-f]{16,}")  # hex digests: checked apart, not figures
 TEMPLATE_CONSTANTS = {
     "0", "0.0", "0.1", "1", "1.0", "1.1", "1.2", "1.3", "2", "2.0", "2.1", "2.2", "2.3",
     "2.4", "2.5", "2.6", "3", "3.1", "3.2", "3.3", "4", "5", "6", "8", "10", "11", "12",
-    "13", "24", "25", "32", "51", "53", "100.0", "256", "639", "1e25", "2021", "2025",
+    "13", "23", "24", "25", "32", "51", "53", "100.0", "103", "256", "639", "1e25", "2021", "2025",
     "2026", "5235,", "9309", *(f"{i:05d}" for i in range(13)),
 }  # fmt: skip
 VERSION_SENTINEL = "97.98.99"
@@ -75,6 +75,10 @@ def _change_every_figure(node: Any, made: list[int]) -> Any:
         return 0.5 + 0.0007 * len(made)
     if isinstance(node, str) and re.fullmatch(r"\d{4}-\d\d-\d\d.*", node):
         return "2031-07-13" + node[10:]
+    if isinstance(node, str) and re.search(r"(?<![\w.-])[1-9]\d{2,}(?![\w.-])", node):
+        # A figure inside a sentence a stage wrote (e.g. "seed 1234"): a new one too.
+        made.append(700_000 + 1_013 * (len(made) + 1))
+        return re.sub(r"(?<![\w.-])[1-9]\d{2,}(?![\w.-])", str(made[-1]), node)
     return node
 
 

@@ -63,7 +63,7 @@ def _stated(f: Facts, public: bool | None) -> list[dict[str, Any]]:
 def _link(f: Facts, name: str) -> str:
     said = f.cfg.datasets.get(name)
     text = " ".join(x for x in (said.link, said.description) if x) if said else ""
-    return text or f"not provided (set release.datasets.{name}.link)"
+    return text or f"not provided (set release.datasets.{md(name)}.link)"
 
 
 def _public_answer(f: Facts) -> str:
@@ -71,7 +71,7 @@ def _public_answer(f: Facts) -> str:
     if not f.sources():
         return NOT_RECORDED
     if unstated:
-        names = ", ".join(g["name"] for g in unstated)
+        names = md(", ".join(str(g["name"]) for g in unstated))
         head = "Yes" if public else "not provided"
         return (
             f"{head}; whether {names} is publicly available: not provided (set "
@@ -207,7 +207,7 @@ Training Content for general-purpose AI models, C(2025) 5235, 24 July 2025.
 ### 2.2 Private non-publicly available datasets obtained from third parties
 
 - 2.2.1 Datasets commercially licensed by rightsholders or their representatives: {_yes_no(c.commercially_licensed_data, "commercially_licensed_data")}
-- 2.2.2 Private datasets obtained from other third parties: {_yes_no(c.private_third_party_data, "private_third_party_data")}{"; stated private: " + ", ".join(g["name"] for g in _stated(f, False)) if _stated(f, False) else ""}
+- 2.2.2 Private datasets obtained from other third parties: {_yes_no(c.private_third_party_data, "private_third_party_data")}{"; stated private: " + md(", ".join(str(g["name"]) for g in _stated(f, False))) if _stated(f, False) else ""}
 
 ### 2.3 Data crawled and scraped from online sources
 

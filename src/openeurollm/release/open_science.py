@@ -36,6 +36,35 @@ def _copy_tree(files: Iterable[Path], root: Path, dest: Path) -> list[str]:
     return out
 
 
+# Document metadata that must not leave the run: the hash of a document's text before PII
+# masking lets anyone confirm a guess of the masked personal data by hashing it.
+PRIVATE_META = frozenset({"unmasked_hash"})
+
+
+def _ship_documents(files: Iterable[Path], root: Path, dest: Path) -> list[str]:
+    """Copy document shards, rewritten without the private metadata keys."""
+    import dataclasses
+
+    from openeurollm.data.docstore import read_documents, write_documents
+
+    out = []
+    for path in sorted(files):
+        rel = path.relative_to(root)
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_documents(
+            target,
+            (
+                dataclasses.replace(
+                    doc, meta={k: v for k, v in doc.meta.items() if k not in PRIVATE_META}
+                )
+                for doc in read_documents(path)
+            ),
+        )
+        out.append((dest.name / rel).as_posix())
+    return out
+
+
 def document_licences(files: Iterable[Path]) -> dict[str, int]:
     """Each licence of the documents in these Parquet files, with its documents (ingest gave
     every document its own licence or its input's default)."""
@@ -92,7 +121,7 @@ def ship_dataset(out: Path, run_dir: Path) -> dict[str, Any]:
     if not licences or blocked:
         why = ", ".join(blocked) if blocked else "no documents"
         return {"missing": f"the documents' licences do not allow redistribution ({why})"}
-    shipped = _copy_tree(files, docs, out / "data" / "curated")
+    shipped = _ship_documents(files, docs, out / "data" / "curated")
     return {"folder": "data/curated", "files": [Path(f).name for f in shipped],
             "licenses": licences, "license": single_licence(licences)}  # fmt: skip
 
@@ -119,7 +148,7 @@ def ship_eval_data(
     provider's release.data_license)."""
     held = run_dir / "mix" / "heldout"
     licences = document_licences(_parquet(held))
-    shipped = _copy_tree(_parquet(held), held, out / "eval_data" / "heldout")
+    shipped = _ship_documents(_parquet(held), held, out / "eval_data" / "heldout")
     for path in task_files:
         try:
             rel = path.resolve().relative_to(base.resolve())

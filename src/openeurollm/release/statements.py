@@ -165,12 +165,12 @@ def _modification_position(f: Facts) -> str:
     if str(init).startswith("none"):
         return (
             "- Modification of another model: not applicable: trained from scratch "
-            f"({init}). A provider who modifies this model becomes the provider of a new "
+            f"({md(str(init))}). A provider who modifies this model becomes the provider of a new "
             "model when the modification uses more than a third of this model's training "
             "compute (stated above)."
         )
     return (
-        f"- Modification of another model ({init}): this run is a new model of its own only if "
+        f"- Modification of another model ({md(str(init))}): this run is a new model of its own only if "
         "its training compute exceeds a third of the original model's training compute "
         "(if that is unknown, the guidelines use a third of 10^23 FLOP, about 3.3e22 FLOP)."
     )
