@@ -15,15 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from openeurollm.config import Recipe
-from openeurollm.data.curate import (
-    STEPS,
-    StepStats,
-    global_dedup,
-    merge_samples,
-    write_drop_lists,
-)
+from openeurollm.data.curate import merge_parts, write_drop_lists
+from openeurollm.data.dedup.single import global_dedup
 from openeurollm.data.docstore import shard_paths
-from openeurollm.data.optout import DomainList
+from openeurollm.data.steps.stats import STEPS, StepStats, merge_samples
 from openeurollm.errors import StageError
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
 from openeurollm.pipeline.tasks import Task, run_tasks
@@ -152,8 +147,7 @@ class CurateStage(Stage):
             [work / "samples" / n for n in names] + [work / "dedup-samples" / n for n in names],
             ctx.out / "dropped",
         )
-        infringing_lists = _optout_files(recipe)["infringing_lists"]
-        record = self._record(pass1, pass3, dedup["stats"], samples, infringing_lists)
+        record = self._record(pass1, pass3, dedup["stats"], samples)
         shutil.rmtree(work / "docs", ignore_errors=True)  # copies of the kept documents
         ctx.log.info(
             "curate: %d in, %d kept, %d dropped, %d quarantined; steps %.1fs (%.0f docs/s), "
@@ -175,7 +169,6 @@ class CurateStage(Stage):
         pass3: list[dict[str, Any]],
         dedup: dict[str, Any],
         samples: dict[str, int],
-        infringing_lists: list[Path],
     ) -> dict[str, Any]:
         steps = StepStats.merge([r["steps"] for r in pass1] + [r["steps"] for r in pass3])
         docs_in = sum(r["docs_in"] for r in pass1)
@@ -184,28 +177,8 @@ class CurateStage(Stage):
             kept.update(r["kept"])
         dropped = _sum_dropped(steps)
         quarantined: Counter[str] = Counter()
-        relabelled: Counter[str] = Counter()
-        pii: dict[str, Counter[str]] = {}
-        optout: dict[str, dict[str, Any]] = {}
-        infringing: Counter[str] = Counter()
-        decontam: dict[str, Counter[str]] = {}
         for r in pass1:
-            infringing.update(r.get("infringing", {}))
             quarantined.update(r["quarantined"])
-            relabelled.update(r["relabelled"])
-            for lang, counts in r["pii"].items():
-                pii.setdefault(lang, Counter()).update(counts)
-            for domain, d in r["optout"].items():
-                tgt = optout.setdefault(
-                    domain, {"docs": 0, "bytes": 0, "opted_out_docs": 0, "rules": {}}
-                )
-                tgt["docs"] += d["docs"]
-                tgt["bytes"] += d.get("bytes", 0)
-                tgt["opted_out_docs"] += d["opted_out_docs"]
-                for rule, k in d["rules"].items():
-                    tgt["rules"][rule] = tgt["rules"].get(rule, 0) + k
-            for task, items in r["decontam"].items():
-                decontam.setdefault(task, Counter()).update(items)
         n_kept, n_dropped, n_quar = (
             sum(kept.values()),
             sum(dropped.values()),
@@ -216,9 +189,6 @@ class CurateStage(Stage):
                 f"curate: counts do not reconcile: {docs_in} in != {n_kept} kept + "
                 f"{n_dropped} dropped + {n_quar} quarantined"
             )
-        pii_total: Counter[str] = Counter()
-        for counts in pii.values():
-            pii_total.update(counts)
         return {
             "docs_in": docs_in,
             "docs_kept": n_kept,
@@ -233,23 +203,7 @@ class CurateStage(Stage):
             "dropped_by_reason": dict(sorted(dropped.items())),
             "quarantined_by_reason": dict(sorted(quarantined.items())),
             "steps": {s: steps.get(s, {}) for s in STEPS},
-            "relabelled": dict(sorted(relabelled.items())),
-            "pii": {lang: dict(sorted(c.items())) for lang, c in sorted(pii.items())},
-            "pii_total": dict(sorted(pii_total.items())),
-            "optout": dict(sorted(optout.items())),
-            "optout_domains_opted_out": sorted(d for d, v in optout.items() if v["opted_out_docs"]),
-            # All opt-out drop reasons together (domain list, TDMRep, noai, robots.txt).
-            "optout_docs_removed": sum(n for r, n in dropped.items() if r.startswith("optout_")),
-            "infringing_sites": {
-                "lists": [p.name for p in infringing_lists],
-                "domains_listed": len(DomainList(infringing_lists, "infringing_list")),
-                "docs_removed": dropped.get("infringing_site", 0),
-                "domains": dict(sorted(infringing.items())),
-            },
+            **merge_parts(pass1, dropped),  # relabelled, pii, optout, decontam, ...
             "dedup": dedup,
-            "decontam": {
-                "matches": {t: dict(sorted(c.items())) for t, c in sorted(decontam.items())},
-                "docs_dropped": dropped.get("decontam_ngram", 0),
-            },
             "dropped_samples": samples,
         }
