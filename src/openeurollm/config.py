@@ -245,6 +245,14 @@ class DedupConfig(Section):
     rows: PositiveInt = 8
     """LSH bands x rows (signature size = bands * rows), 14 x 8 as in FineWeb-2."""
     seed: int = 42
+    scope: Literal["global", "language"] = "global"
+    """global: a document and its copy in another language's data are duplicates too;
+    language: clusters never cross languages (FineWeb-2 dedups per language)."""
+    band_groups: PositiveInt = 2
+    """Near-dup bucket tasks: the bands are split into this many groups (times key_ranges)."""
+    key_ranges: PositiveInt | None = None
+    """Each band group (and the exact hashes) is split into this many key ranges, one task
+    each; null: one per input shard, so each task's memory stays flat as the data grows."""
 
 
 class DecontamConfig(Section):

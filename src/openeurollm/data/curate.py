@@ -13,33 +13,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from openeurollm.config import CurateConfig
-from openeurollm.data.dedup.minhash import MinHasher, band_hashes
+from openeurollm.data.dedup.keys import KeyWriter
 from openeurollm.data.docstore import DocumentWriter, read_documents
-from openeurollm.data.document import Document, normalized_hash
+from openeurollm.data.document import Document
 from openeurollm.data.steps import DOCUMENT_STEPS, STEPS_REGISTRY, Step, StepInputs
 from openeurollm.data.steps.stats import STEPS, Samples, StepStats
 from openeurollm.data.text import words
-from openeurollm.io.fileio import atomic_open, atomic_path, write_json
+from openeurollm.io.fileio import atomic_open
 
 __all__ = ["STEPS", "Curator", "curate_shard", "write_shard"]
-_SIG_BATCH = 512
-
-SIG_SCHEMA_FIELDS = [
-    ("id", pa.string()),
-    ("lang", pa.string()),
-    ("bytes", pa.int64()),
-    ("words", pa.int64()),
-    ("exact", pa.string()),
-]
 
 
 class Curator:
@@ -113,71 +101,38 @@ def curate_shard(
 ) -> dict[str, Any]:
     """Task function for pass 1: one ingest shard -> survivors + their dedup keys."""
     curator = _curator_from_args(config, optout_files, eval_tasks)
-    dcfg = curator.cfg.dedup
-    hasher = MinHasher(dcfg.bands * dcfg.rows, dcfg.ngram, dcfg.seed)
-    columns: dict[str, list[Any]] = {name: [] for name, _ in SIG_SCHEMA_FIELDS}
-    bands: list[np.ndarray] = []
-    batch: list[str] = []
+    keys = KeyWriter(curator.cfg.dedup)
     docs_in = 0
-
-    def flush() -> None:
-        if batch:
-            bands.append(band_hashes(hasher.signatures(batch), dcfg.bands, dcfg.rows))
-            batch.clear()
-
     with atomic_open(Path(quarantine_path)) as qfh, DocumentWriter(Path(work_path)) as writer:
-
-        def survivors() -> Iterator[Document]:
-            nonlocal docs_in
-            for doc in read_documents(Path(in_path)):
-                docs_in += 1
-                try:
-                    kept = curator.process(doc)
-                except Exception as exc:  # a bug or a pathological document: keep going
-                    reason = f"curate_error:{type(exc).__name__}"
-                    curator.quarantined[reason] += 1
-                    qfh.write(json.dumps({"id": doc.id, "reason": f"{reason}: {exc}"[:500]}) + "\n")
-                    continue
-                if kept is not None:
-                    yield kept
-
-        for doc in survivors():
-            writer.write(doc)
-            columns["id"].append(doc.id)
-            columns["lang"].append(doc.lang)
-            columns["bytes"].append(len(doc.text.encode("utf-8")))
-            columns["words"].append(len(words(doc.text)))
-            columns["exact"].append(normalized_hash(doc.text))
-            batch.append(doc.text)
-            if len(batch) >= _SIG_BATCH:
-                flush()
-        flush()
-
-    band_matrix = np.concatenate(bands) if bands else np.empty((0, dcfg.bands), dtype=np.uint64)
-    table = pa.table(
-        {
-            **{name: pa.array(columns[name], type=t) for name, t in SIG_SCHEMA_FIELDS},
-            **{
-                f"band{b}": pa.array(band_matrix[:, b], type=pa.uint64()) for b in range(dcfg.bands)
-            },
-        }
-    )
-    with atomic_path(Path(sig_path)) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+        for doc in read_documents(Path(in_path)):
+            docs_in += 1
+            try:
+                kept = curator.process(doc)
+            except Exception as exc:  # a bug or a pathological document: keep going
+                reason = f"curate_error:{type(exc).__name__}"
+                curator.quarantined[reason] += 1
+                qfh.write(json.dumps({"id": doc.id, "reason": f"{reason}: {exc}"[:500]}) + "\n")
+                continue
+            if kept is not None:
+                writer.write(kept)
+                keys.add(kept)
+    keys.write(Path(sig_path))
     curator.samples.write(Path(samples_dir))
-    return {"docs_in": docs_in, "survivors": len(columns["id"]), **curator.summary()}
+    return {"docs_in": docs_in, "survivors": len(keys), **curator.summary()}
 
 
 def write_shard(
     work_path: str, sig_path: str, out_path: str, drop_path: str, samples_dir: str
 ) -> dict[str, Any]:
-    """Task function for pass 3: copy the dedup survivors of one shard to the output."""
+    """Task function for pass 3: copy the dedup survivors of one shard to the output, each
+    with the size of its duplicate cluster (`meta.dup_cluster_size`, 1 for a unique one)."""
     with open(drop_path, encoding="utf-8") as fh:
-        drop_lists: dict[str, list[int]] = json.load(fh)
+        decisions = json.load(fh)
     keys = pq.read_table(sig_path, columns=["bytes", "words"])
     sizes = keys.column("bytes").to_pylist()
     word_counts = keys.column("words").to_pylist()
-    dropped = {row: reason for reason, rows in drop_lists.items() for row in rows}
+    dropped = {row: reason for reason, rows in decisions["drop"].items() for row in rows}
+    cluster_size = {int(row): n for row, n in decisions["cluster_size"].items()}
     stats = StepStats()
     samples = Samples()
     kept_per_lang: Counter[str] = Counter()
@@ -192,12 +147,8 @@ def write_shard(
                     break
                 stats.kept(step, doc.lang, nbytes)
             else:
+                doc.meta["dup_cluster_size"] = cluster_size.get(row, 1)
                 writer.write(doc)
                 kept_per_lang[doc.lang] += 1
     samples.write(Path(samples_dir))
     return {"steps": stats.data, "kept": dict(kept_per_lang)}
-
-
-def write_drop_lists(drops: dict[int, dict[str, list[int]]], paths: list[Path]) -> None:
-    for i, path in enumerate(paths):
-        write_json(path, {k: sorted(v) for k, v in drops.get(i, {}).items()})

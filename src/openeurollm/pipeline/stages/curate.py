@@ -1,13 +1,12 @@
 """curate: ingest/docs -> curate/docs (kept) + curate/dropped/<reason>.jsonl (samples).
 
 Pass 1 runs per shard as tasks (language ID, opt-out, filters, PII, decontamination);
-pass 2 finds exact and near duplicates globally in this process; pass 3 writes each
-shard's survivors as tasks. The record reconciles: in = kept + dropped + quarantined.
+pass 2 finds exact and near duplicate clusters as tasks (no task holds every signature);
+pass 3 writes each shard's survivors, with their duplicate-cluster size, as tasks. The record reconciles: in = kept + dropped + quarantined.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import time
 from collections import Counter
@@ -15,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from openeurollm.config import Recipe
-from openeurollm.data.curate import merge_parts, write_drop_lists
-from openeurollm.data.dedup.single import global_dedup
+from openeurollm.data.curate import merge_parts
 from openeurollm.data.docstore import shard_paths
 from openeurollm.data.steps.stats import STEPS, StepStats, merge_samples
 from openeurollm.errors import StageError
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
+from openeurollm.pipeline.stages.dedup_tasks import light_context, run_dedup
 from openeurollm.pipeline.tasks import Task, run_tasks
 
 WORK = ".stage-work"  # scratch: excluded from the stage digest (fileio.is_scratch)
@@ -55,7 +54,9 @@ def _sum_dropped(steps: dict[str, Any]) -> Counter[str]:
 class CurateStage(Stage):
     name = "curate"
     after = ("ingest",)
-    version = 3  # 2: batched byte-level MinHash, opt-out record per rule; 3: infringing sites
+    # 2: batched byte-level MinHash, opt-out record per rule; 3: infringing sites;
+    # 4: dedup as tasks, kept documents carry meta.dup_cluster_size
+    version = 4
 
     def config(self, recipe: Recipe) -> dict[str, Any]:
         cfg = recipe.curate.model_dump(mode="json")
@@ -105,26 +106,15 @@ class CurateStage(Stage):
         pass1 = run_tasks(ctx, tasks, desc="curate")
         t1 = time.monotonic()
 
-        # Pass 2: global exact + near dedup over every shard's keys.
-        dedup = global_dedup(
-            [work / "keys" / f"{n}.parquet" for n in names],
-            cfg.dedup.exact,
-            cfg.dedup.near,
-            cfg.dedup.bands,
-        )
+        # Pass 2: exact + near duplicate clusters as tasks over every shard's keys.
         drop_paths = [work / "drops" / f"{n}.json" for n in names]
-        write_drop_lists(dedup["drops"], drop_paths)
+        dedup = run_dedup(
+            ctx, cfg.dedup, [work / "keys" / f"{n}.parquet" for n in names], drop_paths
+        )
+        dedup = {"docs": sum(r["survivors"] for r in pass1), "scope": cfg.dedup.scope, **dedup}
 
         # Pass 3: write the survivors, one task per shard (own task folder and markers).
         out_docs = ctx.out / "docs"
-        # Copying survivors is light work: a local run does it in this process rather
-        # than starting a second worker pool; a cluster run spreads it like pass 1.
-        write_recipe = recipe
-        if recipe.executor.kind == "local":
-            write_recipe = recipe.model_copy(
-                update={"executor": recipe.executor.model_copy(update={"workers": 1})}
-            )
-        write_ctx = dataclasses.replace(ctx, out=work / "write", recipe=write_recipe)
         write_tasks = [
             Task(
                 name=f"write-{name}",
@@ -140,18 +130,18 @@ class CurateStage(Stage):
             for i, name in enumerate(names)
         ]
         t2 = time.monotonic()
-        pass3 = run_tasks(write_ctx, write_tasks, desc="curate write")
+        pass3 = run_tasks(light_context(ctx, work / "write"), write_tasks, desc="curate write")
         t3 = time.monotonic()
 
         samples = merge_samples(
             [work / "samples" / n for n in names] + [work / "dedup-samples" / n for n in names],
             ctx.out / "dropped",
         )
-        record = self._record(pass1, pass3, dedup["stats"], samples)
+        record = self._record(pass1, pass3, dedup, samples)
         shutil.rmtree(work / "docs", ignore_errors=True)  # copies of the kept documents
         ctx.log.info(
             "curate: %d in, %d kept, %d dropped, %d quarantined; steps %.1fs (%.0f docs/s), "
-            "global dedup %.1fs, write %.1fs",
+            "dedup %.1fs, write %.1fs",
             record["docs_in"],
             record["docs_kept"],
             record["docs_dropped"],
