@@ -86,7 +86,7 @@ def test_killed_task_reruns_to_the_same_result(keys: list[Path], tmp_path: Path)
     _, first, _ = run_split(ctx, keys)
     find = ctx.out / ".stage-work" / "dedup" / "find" / TASK_DIR
     tasks = json.loads((find / "tasks.json").read_text())["tasks"]
-    index = next(i for i, t in enumerate(tasks) if t["name"] == "buckets-1-2")
+    index = next(i for i, t in enumerate(tasks) if t["name"] == "group-001-2")
     victim = Path(tasks[index]["args"]["out_path"])
     # As if that bucket task was killed mid-write: no marker, a partial temporary file.
     (find / f"{index:05d}.done.json").unlink()
@@ -103,11 +103,11 @@ def test_missing_or_corrupt_intermediate_names_file_and_force(
 ) -> None:
     ctx = context(tmp_path)
     run_split(ctx, keys)
-    victim = sorted((ctx.out / ".stage-work" / "dedup" / "buckets").glob("*.parquet"))[0]
+    victim = sorted((ctx.out / ".stage-work" / "dedup" / "buckets").glob("group-*.npy"))[0]
     if damage == "missing":
         victim.unlink()
     else:
-        victim.write_bytes(b"not parquet at all")
+        victim.write_bytes(victim.read_bytes()[:100])  # truncated
     (ctx.out / ".stage-work" / "dedup" / "merge" / TASK_DIR / "00000.done.json").unlink()
     with pytest.raises(StageError) as err:
         run_split(ctx, keys)

@@ -32,26 +32,59 @@ def band_groups(bands: int, groups: int) -> list[list[int]]:
     return [g.tolist() for g in np.array_split(np.arange(bands), min(groups, bands))]
 
 
-def dedup_tasks(
-    cfg: DedupConfig, sig_paths: list[str], folder: Path
-) -> tuple[list[Task], list[str], list[str]]:
-    """The exact and bucket tasks, and the files they write (exact, buckets)."""
+@dataclasses.dataclass
+class DedupPlan:
+    """The dedup passes' tasks, in order of the passes, and the files they leave."""
+
+    partition: list[Task]
+    find: list[Task]
+    merge: Task
+
+
+def plan_dedup(
+    cfg: DedupConfig, sig_paths: list[str], drop_paths: list[str], folder: Path
+) -> DedupPlan:
     parts = cfg.key_ranges or max(1, len(sig_paths))
-    common = {"sig_paths": sig_paths, "parts": parts, "per_language": cfg.scope == "language"}
-    tasks, exact_paths, bucket_paths = [], [], []
-    for part in range(parts) if cfg.exact else ():
-        out = str(folder / "exact" / f"{part:05d}.parquet")
-        exact_paths.append(out)
-        args = {**common, "part": part, "out_path": out}
-        tasks.append(Task(name=f"exact-{part}", fn=_FN + "exact_task", args=args))
     groups = band_groups(cfg.bands, cfg.band_groups) if cfg.near else []
-    for g, bands in enumerate(groups):
+    part_dirs = [folder / "partitions" / f"{i:05d}" for i in range(len(sig_paths))]
+    partition = [
+        Task(
+            name=f"partition-{i}",
+            fn=_FN + "partition_task",
+            args={
+                "sig_path": sig,
+                "parts": parts,
+                "groups": groups,
+                "exact": cfg.exact,
+                "out_dir": str(part_dirs[i]),
+            },
+        )
+        for i, sig in enumerate(sig_paths)
+    ]
+    kinds = (["exact"] if cfg.exact else []) + [f"group-{g:03d}" for g in range(len(groups))]
+    find, outputs = [], {kind: [] for kind in kinds}
+    for kind in kinds:
         for part in range(parts):
-            out = str(folder / "buckets" / f"{g:03d}-{part:05d}.parquet")
-            bucket_paths.append(out)
-            args = {**common, "bands": bands, "part": part, "out_path": out}
-            tasks.append(Task(name=f"buckets-{g}-{part}", fn=_FN + "bucket_task", args=args))
-    return tasks, exact_paths, bucket_paths
+            out = str(folder / "buckets" / f"{kind}-{part:05d}.npy")
+            outputs[kind].append(out)
+            args = {
+                "part_files": [str(d / f"{kind}.npy") for d in part_dirs],
+                "part": part,
+                "per_language": cfg.scope == "language",
+                "out_path": out,
+            }
+            find.append(Task(name=f"{kind}-{part}", fn=_FN + "bucket_task", args=args))
+    merge = Task(
+        name="merge",
+        fn=_FN + "merge_task",
+        args={
+            "sig_paths": sig_paths,
+            "exact_paths": outputs.get("exact", []),
+            "bucket_paths": [p for k in kinds if k != "exact" for p in outputs[k]],
+            "drop_paths": drop_paths,
+        },
+    )
+    return DedupPlan(partition, find, merge)
 
 
 def run_dedup(
@@ -59,28 +92,8 @@ def run_dedup(
 ) -> dict[str, Any]:
     """Run the dedup passes; returns the record's dedup statistics."""
     folder = ctx.out / ".stage-work" / "dedup"
-    sigs = [str(p) for p in sig_paths]
-    tasks, exact_paths, bucket_paths = dedup_tasks(cfg, sigs, folder)
-    found = run_tasks(light_context(ctx, folder / "find"), tasks, desc="curate dedup")
-    merge = Task(
-        name="merge",
-        fn=_FN + "merge_task",
-        args={
-            "sig_paths": sigs,
-            "exact_paths": exact_paths,
-            "bucket_paths": bucket_paths,
-            "drop_paths": [str(p) for p in drop_paths],
-        },
-    )
-    (near,) = run_tasks(light_context(ctx, folder / "merge"), [merge], desc="curate dedup merge")
-    stats: dict[str, Any] = {}
-    if cfg.exact:
-        exact = found[: len(exact_paths)]
-        stats["exact"] = {
-            "clusters": sum(r["clusters"] for r in exact),
-            "removed": sum(r["removed"] for r in exact),
-            "largest": max((r["largest"] for r in exact), default=0),
-        }
-    if cfg.near:
-        stats["near"] = near
-    return stats
+    plan = plan_dedup(cfg, [str(p) for p in sig_paths], [str(p) for p in drop_paths], folder)
+    run_tasks(light_context(ctx, folder / "partition"), plan.partition, desc="dedup partition")
+    run_tasks(light_context(ctx, folder / "find"), plan.find, desc="dedup buckets")
+    (stats,) = run_tasks(light_context(ctx, folder / "merge"), [plan.merge], desc="dedup merge")
+    return {kind: stats[kind] for kind in ("exact", "near") if getattr(cfg, kind)}
