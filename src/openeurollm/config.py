@@ -294,6 +294,18 @@ class MixConfig(Section):
     """No language is repeated more often than this."""
     heldout_docs_per_language: int = Field(2, ge=0)
     """Documents per language kept out of training for bits-per-byte evaluation."""
+    rehydrate: dict[PositiveInt, float] | None = None
+    """Upsample documents by their duplicate-cluster size (curate's meta.dup_cluster_size),
+    as FineWeb-2's rehydration does: {smallest cluster size: weight}, the largest key not
+    above a document's cluster size applies, e.g. {1: 1, 2: 2, 10: 3, 100: 1}. A weight
+    multiplies the document's share within its language. null: every document weight 1."""
+
+    @field_validator("rehydrate")
+    @classmethod
+    def _weights_from_one(cls, value: dict[int, float] | None) -> dict[int, float] | None:
+        if value is not None and (1 not in value or min(value.values()) < 0):
+            raise ValueError("rehydrate needs a weight for cluster size 1 and no negative weight")
+        return value
 
 
 class TokenizerConfig(Section):
