@@ -188,3 +188,14 @@ def test_kept_documents_carry_their_cluster_size(run) -> None:
     assert sorted(sizes.values()).count(2) == 3 and max(sizes.values()) == 2
     assert sum(sizes.values()) == rec["dedup"]["docs"]  # every survivor of pass 1 counted once
     assert rec["dedup"]["scope"] == "global"
+
+
+def test_filter_drop_rates_per_language(run) -> None:
+    rates = run["record"]["filter_drop_rates"]
+    assert set(rates) == {"gopher_quality", "gopher_repetition", "fineweb_lines"}
+    first = rates["gopher_quality"]
+    # every document that reached the filters step was judged by the first filter
+    reached = run["record"]["steps"]["filters"]
+    assert sum(c["judged"] for c in first.values()) == sum(c["docs_in"] for c in reached.values())
+    assert first["en"]["dropped"] >= 1  # the planted spam
+    assert first["en"]["rate"] == round(first["en"]["dropped"] / first["en"]["judged"], 4)
