@@ -276,11 +276,28 @@ class CurateConfig(Section):
     optout: OptOutConfig = Field(default_factory=OptOutConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     decontam: DecontamConfig = Field(default_factory=DecontamConfig)
+    steps: list[str] = Field(
+        default_factory=lambda: ["langid", "optout", "filters", "pii", "decontam"], min_length=1
+    )
+    """The per-document steps, in order, before dedup; a step from another installed
+    package is named here like a built-in one (docs/guides/plugins.md)."""
 
     @field_validator("languages")
     @classmethod
     def _known_languages(cls, value: list[str]) -> list[str]:
         return _check_languages(value)
+
+    @field_validator("steps")
+    @classmethod
+    def _known_steps(cls, value: list[str]) -> list[str]:
+        from openeurollm.data.steps import STEPS_REGISTRY
+
+        for name in value:
+            if name not in STEPS_REGISTRY:
+                raise ValueError(STEPS_REGISTRY.unknown_message(name))
+        if len(set(value)) != len(value):
+            raise ValueError(f"a step is named twice: {value}")
+        return value
 
 
 class MixConfig(Section):

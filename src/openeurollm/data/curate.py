@@ -38,8 +38,7 @@ class Curator:
         self.stats = StepStats()
         self.samples = Samples()
         self.steps: list[Step] = [
-            STEPS_REGISTRY.get(name)(cfg, inputs, self.stats, self.samples)
-            for name in DOCUMENT_STEPS
+            STEPS_REGISTRY.get(name)(cfg, inputs, self.stats, self.samples) for name in cfg.steps
         ]
         self.quarantined: Counter[str] = Counter()
 
@@ -69,12 +68,15 @@ class Curator:
         }
 
 
-def merge_parts(results: list[dict[str, Any]], dropped: Counter[str]) -> dict[str, Any]:
-    """The curate-record fields every step builds from all tasks' parts."""
+def merge_parts(
+    steps: list[str], results: list[dict[str, Any]], dropped: Counter[str]
+) -> dict[str, Any]:
+    """The curate-record fields every step builds from all tasks' parts; fields of the
+    built-in steps are always present, so records keep their shape without them."""
     fields: dict[str, Any] = {}
-    for name in DOCUMENT_STEPS:
+    for name in dict.fromkeys([*DOCUMENT_STEPS, *steps]):
         cls = STEPS_REGISTRY.get(name)
-        fields |= cls.record(cls.merge([r["parts"][name] for r in results]), dropped)
+        fields |= cls.record(cls.merge([r["parts"].get(name, {}) for r in results]), dropped)
     return fields
 
 

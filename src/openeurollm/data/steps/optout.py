@@ -58,6 +58,7 @@ class OptOutStep(Step):
 
     @classmethod
     def merge(cls, parts: list[dict[str, Any]]) -> dict[str, Any]:
+        parts = [p for p in parts if p]  # empty when the recipe leaves the step out
         first = parts[0] if parts else {"lists": [], "domains_listed": 0}
         return {
             "counts": sum_nested([p["counts"] for p in parts]),

@@ -137,7 +137,7 @@ class CurateStage(Stage):
             [work / "samples" / n for n in names] + [work / "dedup-samples" / n for n in names],
             ctx.out / "dropped",
         )
-        record = self._record(pass1, pass3, dedup, samples)
+        record = self._record(cfg.steps, pass1, pass3, dedup, samples)
         shutil.rmtree(work / "docs", ignore_errors=True)  # copies of the kept documents
         ctx.log.info(
             "curate: %d in, %d kept, %d dropped, %d quarantined; steps %.1fs (%.0f docs/s), "
@@ -155,6 +155,7 @@ class CurateStage(Stage):
 
     @staticmethod
     def _record(
+        step_names: list[str],
         pass1: list[dict[str, Any]],
         pass3: list[dict[str, Any]],
         dedup: dict[str, Any],
@@ -192,8 +193,8 @@ class CurateStage(Stage):
             },
             "dropped_by_reason": dict(sorted(dropped.items())),
             "quarantined_by_reason": dict(sorted(quarantined.items())),
-            "steps": {s: steps.get(s, {}) for s in STEPS},
-            **merge_parts(pass1, dropped),  # relabelled, pii, optout, decontam, ...
+            "steps": {s: steps.get(s, {}) for s in dict.fromkeys([*STEPS, *step_names])},
+            **merge_parts(step_names, pass1, dropped),  # relabelled, pii, optout, decontam, ...
             "dedup": dedup,
             "dropped_samples": samples,
         }
