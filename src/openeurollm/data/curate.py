@@ -12,6 +12,7 @@ raised on it).
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ class Curator:
             STEPS_REGISTRY.get(name)(cfg, inputs, self.stats, self.samples) for name in cfg.steps
         ]
         self.quarantined: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()  # per step: where pass 1's time goes
 
     def process(self, doc: Document) -> Document | None:
         """Run every step on one document; None when a step dropped it."""
@@ -51,7 +53,9 @@ class Curator:
             # Counted under the language the document arrived with (langid relabels).
             lang = doc.lang or "und"
             self.stats.seen(step.name, lang, nbytes, nwords)
+            start = time.perf_counter()
             current = step.apply(doc)
+            self.seconds[step.name] += time.perf_counter() - start
             if current is None:
                 return None
             doc = current
@@ -65,6 +69,7 @@ class Curator:
             "steps": self.stats.data,
             "parts": {step.name: step.part() for step in self.steps},
             "quarantined": dict(self.quarantined),
+            "seconds": {name: round(t, 4) for name, t in self.seconds.items()},
         }
 
 
@@ -102,6 +107,7 @@ def curate_shard(
     eval_tasks: list[list[str]],
 ) -> dict[str, Any]:
     """Task function for pass 1: one ingest shard -> survivors + their dedup keys."""
+    started = time.perf_counter()
     curator = _curator_from_args(config, optout_files, eval_tasks)
     keys = KeyWriter(curator.cfg.dedup)
     docs_in = 0
@@ -117,9 +123,15 @@ def curate_shard(
                 continue
             if kept is not None:
                 writer.write(kept)
+                start = time.perf_counter()
                 keys.add(kept)
+                curator.seconds["dedup_keys"] += time.perf_counter() - start
+    start = time.perf_counter()
     keys.write(Path(sig_path))
+    curator.seconds["dedup_keys"] += time.perf_counter() - start
     curator.samples.write(Path(samples_dir))
+    # The rest: reading and writing documents, counting, building the steps.
+    curator.seconds["other"] = time.perf_counter() - started - sum(curator.seconds.values())
     return {"docs_in": docs_in, "survivors": len(keys), **curator.summary()}
 
 

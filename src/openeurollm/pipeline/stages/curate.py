@@ -50,6 +50,19 @@ def _sum_dropped(steps: dict[str, Any]) -> Counter[str]:
     return out
 
 
+def _seconds(pass1: list[dict[str, Any]], steps: float, dedup: float, write: float) -> dict:
+    """Wall time of each pass, and pass 1's task time split by step (summed over tasks)."""
+    per_step: Counter[str] = Counter()
+    for r in pass1:
+        per_step.update(r["seconds"])
+    return {
+        "pass1_wall": round(steps, 3),
+        "pass1_tasks_by_step": {k: round(v, 3) for k, v in per_step.most_common()},
+        "dedup_wall": round(dedup, 3),
+        "write_wall": round(write, 3),
+    }
+
+
 @STAGES.register("curate")
 class CurateStage(Stage):
     name = "curate"
@@ -138,6 +151,7 @@ class CurateStage(Stage):
             ctx.out / "dropped",
         )
         record = self._record(cfg.steps, pass1, pass3, dedup, samples)
+        record["seconds"] = _seconds(pass1, t1 - t0, t2 - t1, t3 - t2)
         shutil.rmtree(work / "docs", ignore_errors=True)  # copies of the kept documents
         ctx.log.info(
             "curate: %d in, %d kept, %d dropped, %d quarantined; steps %.1fs (%.0f docs/s), "
