@@ -2,7 +2,8 @@
 
 Pass 1 runs per shard as tasks (language ID, opt-out, filters, PII, decontamination);
 pass 2 finds exact and near duplicate clusters as tasks (no task holds every signature);
-pass 3 writes each shard's survivors, with their duplicate-cluster size, as tasks. The record reconciles: in = kept + dropped + quarantined.
+pass 3 writes each shard's survivors, with their duplicate-cluster size, as tasks.
+The record reconciles: in = kept + dropped + quarantined.
 """
 
 from __future__ import annotations
