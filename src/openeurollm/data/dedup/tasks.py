@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from openeurollm.data.dedup.clusters import UnionFind, cluster_sizes
+from openeurollm.data.dedup.minhash import mix64
 from openeurollm.errors import StageError
 from openeurollm.io.fileio import atomic_path, write_json
 
@@ -47,7 +48,10 @@ _ROW_MASK = np.uint64(0xFFFFFFFF)
 PART_DTYPE = np.dtype(
     [("part", "<u4"), ("band", "<u2"), ("lang", "<u4"), ("key", "<u8"), ("row", "<u4")]
 )
-MEMBER_DTYPE = np.dtype([("band", "<u2"), ("lang", "<u4"), ("key", "<u8"), ("node", "<u8")])
+# weight: how many buckets of the task had exactly this member set (kept once).
+MEMBER_DTYPE = np.dtype(
+    [("band", "<u2"), ("lang", "<u4"), ("key", "<u8"), ("node", "<u8"), ("weight", "<u2")]
+)
 
 
 def _damaged(path: Path, exc: Exception) -> StageError:
@@ -130,6 +134,7 @@ def bucket_task(part_files: list[str], part: int, per_language: bool, out_path: 
         piece["band"], piece["key"] = mine["band"], mine["key"]
         piece["lang"] = mine["lang"] if per_language else 0
         piece["node"] = (np.uint64(shard) << _ROW_BITS) | mine["row"].astype(np.uint64)
+        piece["weight"] = 1
         pieces.append(piece)
         del rows
     found = np.concatenate(pieces) if pieces else np.empty(0, MEMBER_DTYPE)
@@ -138,8 +143,36 @@ def bucket_task(part_files: list[str], part: int, per_language: bool, out_path: 
     member = np.zeros(len(found), dtype=bool)
     member[1:] |= same
     member[:-1] |= same
-    save_array(Path(out_path), found[member])
-    return {"keys": len(found), "members": int(member.sum())}
+    members = _distinct_buckets(found[member])
+    save_array(Path(out_path), members)
+    return {"keys": len(found), "members": len(members)}
+
+
+def _distinct_buckets(rows: np.ndarray) -> np.ndarray:
+    """One bucket per distinct member set, weighted by how many buckets had it.
+
+    A document and its copy usually share every band of the group: without this the
+    merge would read the same pair once per band. Sets are compared by their size and
+    two independent 64-bit sums of mixed node ids (a false match needs a 128-bit
+    collision)."""
+    if not len(rows):
+        return rows
+    starts = np.flatnonzero(np.concatenate(([True], ~_same_bucket(rows))))
+    sizes = np.diff(np.append(starts, len(rows)))
+    with np.errstate(over="ignore"):
+        h1 = np.add.reduceat(mix64(rows["node"]), starts)
+        h2 = np.add.reduceat(mix64(rows["node"] ^ np.uint64(0x9E3779B97F4A7C15)), starts)
+    signature = np.empty(len(starts), dtype=[("n", "<i8"), ("h1", "<u8"), ("h2", "<u8")])
+    signature["n"], signature["h1"], signature["h2"] = sizes, h1, h2
+    _, first, count = np.unique(signature, return_index=True, return_counts=True)
+    keep = np.zeros(len(starts), dtype=bool)
+    keep[first] = True
+    weight = np.zeros(len(starts), dtype=np.uint16)
+    weight[first] = count
+    group = np.repeat(np.arange(len(starts)), sizes)
+    out = rows[keep[group]]
+    out["weight"] = weight[group][keep[group]]
+    return out
 
 
 def _same_bucket(rows: np.ndarray) -> np.ndarray:
@@ -220,6 +253,7 @@ def merge_task(
     uf = UnionFind(n)
     for pos in same:
         uf.union(int(near_rank[pos]), int(near_rank[pos + 1]))
+    pairs = int(near["weight"][same].sum())  # as if every band's bucket was joined
     roots = uf.roots()
     near_dup = alive & (roots != np.arange(n))
     # A keeper's cluster: its near cluster, each member with its exact copies.
@@ -233,7 +267,7 @@ def merge_task(
         "clusters": len(sizes),
         "removed": int(near_dup.sum()),
         "largest": sizes[0] if sizes else 0,
-        "bucket_pairs": len(same),
+        "bucket_pairs": pairs,
     }
     return {"exact": exact_stats, "near": near_stats}
 
