@@ -138,7 +138,8 @@ def bucket_task(part_files: list[str], part: int, per_language: bool, out_path: 
         pieces.append(piece)
         del rows
     found = np.concatenate(pieces) if pieces else np.empty(0, MEMBER_DTYPE)
-    found.sort(order=["band", "key", "lang", "node"])
+    # lexsort on the columns: several times faster than sorting the structured rows
+    found = found[np.lexsort((found["node"], found["lang"], found["key"], found["band"]))]
     same = _same_bucket(found)
     member = np.zeros(len(found), dtype=bool)
     member[1:] |= same
