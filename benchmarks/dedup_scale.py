@@ -19,6 +19,8 @@ The last line is one JSON object:
   largest_task_kind       which kind of task that was (partition, exact, group, merge)
   largest_ratio           largest_task_mb[1] / largest_task_mb[0] (goal <= 1.10)
   per_kind_mb             {kind: [peak at N, peak at 4N]}
+  per_kind_cpu_us_per_doc {kind: [CPU microseconds per document at N, at 4N]}, all tasks
+                          of that kind together (the merge is one task: serial time)
   single_process_mb       peak RSS of the single-process dedup at N and at 4N
   floor_mb                RSS of an interpreter with the imports only
   same_result             task dedup drops == single-process drops, at both sizes
@@ -93,40 +95,51 @@ def write_keys(folder: Path, docs: int, shard_docs: int, seed: int = 0) -> list[
     return paths
 
 
-def peak_mb(code: str) -> float:
-    """Peak RSS (MiB) of a fresh interpreter running `code`: its VmHWM after the work.
+def peak_mb(code: str, setup: str = "") -> tuple[float, float]:
+    """(peak RSS in MiB, CPU seconds of `code`) of a fresh interpreter running `setup`
+    (imports, not timed) and then `code`.
 
-    Not wait4's ru_maxrss: Linux carries that over from the forked copy of this (big)
-    process across exec, so every child would report at least our own size."""
+    The peak is its VmHWM after the work, not wait4's ru_maxrss: Linux carries that over
+    from the forked copy of this (big) process across exec, so every child would report
+    at least our own size. CPU time is process time around `code` (no interpreter start),
+    which other load on the machine hardly changes."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    report = "\nprint([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
+    timed = (
+        f"import time\n{setup}\n_t = time.process_time()\n{code}\n_t = time.process_time() - _t\n"
+    )
+    report = "print(_t, [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
     out = subprocess.run(
-        [sys.executable, "-c", code + report], env=env, capture_output=True, text=True
+        [sys.executable, "-c", timed + report], env=env, capture_output=True, text=True
     )
     if out.returncode:
         raise SystemExit(f"benchmark child failed: {out.stderr[-2000:]}")
-    return int(out.stdout.strip().splitlines()[-1].split()[1]) / 1024
+    cpu, _, kb, _ = out.stdout.strip().splitlines()[-1].split()
+    return int(kb) / 1024, float(cpu)
 
 
-def run_tasks_measured(folder: Path, keys: list[Path]) -> tuple[dict[str, float], dict, int]:
+def run_tasks_measured(
+    folder: Path, keys: list[Path]
+) -> tuple[dict[str, float], dict[str, float], dict, int]:
     """Every dedup task (partition, exact, buckets, merge) in its own interpreter."""
     cfg = DedupConfig(key_ranges=len(keys), band_groups=2)
     drop_paths = [str(folder / "drops" / f"{p.stem}.json") for p in keys]
     plan = plan_dedup(cfg, [str(p) for p in keys], drop_paths, folder)
     peaks: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     tasks = [*plan.partition, *plan.find, plan.merge]
     for task in tasks:
         kind = task.name.split("-")[0]
         module, _, name = task.fn.partition(":")
         args = json.dumps(json.dumps(task.args))
-        code = f"import json, {module} as m; m.{name}(**json.loads({args}))"
-        peaks[kind] = max(peaks.get(kind, 0.0), peak_mb(code))
+        mb, seconds = peak_mb(f"m.{name}(**json.loads({args}))", f"import json, {module} as m")
+        peaks[kind] = max(peaks.get(kind, 0.0), mb)
+        cpu[kind] = cpu.get(kind, 0.0) + seconds
     drops = {}
     for i, path in enumerate(drop_paths):
         item = json.loads(Path(path).read_text())["drop"]
         if item:
             drops[i] = item
-    return peaks, drops, len(tasks)
+    return peaks, cpu, drops, len(tasks)
 
 
 def single_measured(keys: list[Path], out: Path) -> tuple[float, dict]:
@@ -136,7 +149,7 @@ def single_measured(keys: list[Path], out: Path) -> tuple[float, dict]:
         f"r = global_dedup([Path(p) for p in {[str(p) for p in keys]!r}], True, True, {BANDS}); "
         f"Path({str(out)!r}).write_text(json.dumps(r['drops']))"
     )
-    mb = peak_mb(code)
+    mb, _ = peak_mb(code)
     drops = {
         int(i): {r: sorted(rows) for r, rows in d.items()}
         for i, d in json.loads(out.read_text()).items()
@@ -152,13 +165,14 @@ def main() -> None:
     t0 = time.perf_counter()
     assert global_dedup  # the reference is imported here too, so a broken import fails early
     result: dict = {"benchmark": "dedup_scale", "docs": [], "tasks": [], "per_kind_mb": {}}
+    result["per_kind_cpu_us_per_doc"] = {}
     result |= {"largest_task_mb": [], "largest_task_kind": [], "single_process_mb": []}
     same = True
     with tempfile.TemporaryDirectory() as tmp:
         for docs in (args.docs, 4 * args.docs):
             folder = Path(tmp) / str(docs)
             keys = write_keys(folder / "keys", docs, args.shard_docs)
-            peaks, drops, n_tasks = run_tasks_measured(folder / "work", keys)
+            peaks, cpu, drops, n_tasks = run_tasks_measured(folder / "work", keys)
             single_mb, ref = single_measured(keys, folder / "single.json")
             same &= drops == ref
             kind = max(peaks, key=lambda k: peaks[k])
@@ -169,6 +183,8 @@ def main() -> None:
             result["single_process_mb"].append(round(single_mb, 1))
             for k, mb in peaks.items():
                 result["per_kind_mb"].setdefault(k, []).append(round(mb, 1))
+                us = 1e6 * cpu[k] / docs
+                result["per_kind_cpu_us_per_doc"].setdefault(k, []).append(round(us, 2))
             print(
                 f"{docs:>9} docs, {len(keys)} shards, {n_tasks} tasks: largest task {kind} "
                 f"{peaks[kind]:.0f} MiB; per kind "
@@ -177,7 +193,7 @@ def main() -> None:
                 flush=True,
             )
     result["largest_ratio"] = round(result["largest_task_mb"][1] / result["largest_task_mb"][0], 3)
-    result["floor_mb"] = round(peak_mb(FLOOR), 1)
+    result["floor_mb"] = round(peak_mb(FLOOR)[0], 1)
     result["same_result"] = same
     result["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(result))
