@@ -130,7 +130,9 @@ def write_warc_gz(path: Path, records: list[bytes]) -> Path:
     return path
 
 
-def write_key_shards(folder: Path, shards: int = 4, per_shard: int = 60, seed: int = 5) -> list:
+def write_key_shards(
+    folder: Path, shards: int = 4, per_shard: int = 60, seed: int = 5
+) -> list[Path]:
     """Dedup key files (as curate's pass 1 writes them) for generated documents with exact
     copies, near copies and chains of near copies planted across shards, and one document
     repeated in two languages. Returns the paths."""

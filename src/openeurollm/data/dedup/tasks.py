@@ -121,7 +121,9 @@ def partition_task(
     return {"docs": n}
 
 
-def bucket_task(part_files: list[str], part: int, per_language: bool, out_path: str) -> dict:
+def bucket_task(
+    part_files: list[str], part: int, per_language: bool, out_path: str
+) -> dict[str, Any]:
     """Members of every bucket (band, key[, language]) of range `part` with 2+ documents.
 
     `part_files[shard]` is that shard's partition file for this band group (or exact)."""
