@@ -259,6 +259,14 @@ class DedupConfig(Section):
     rows: PositiveInt = 8
     """LSH bands x rows (signature size = bands * rows), 14 x 8 as in FineWeb-2."""
     seed: int = 42
+    scope: Literal["global", "language"] = "global"
+    """global: a document and its copy in another language's data are duplicates too;
+    language: clusters never cross languages (FineWeb-2 dedups per language)."""
+    band_groups: PositiveInt = 2
+    """Near-dup bucket tasks: the bands are split into this many groups (times key_ranges)."""
+    key_ranges: PositiveInt | None = None
+    """Each band group (and the exact hashes) is split into this many key ranges, one task
+    each; null: one per input shard, so each task's memory stays flat as the data grows."""
 
 
 class DecontamConfig(Section):
@@ -282,11 +290,28 @@ class CurateConfig(Section):
     optout: OptOutConfig = Field(default_factory=OptOutConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     decontam: DecontamConfig = Field(default_factory=DecontamConfig)
+    steps: list[str] = Field(
+        default_factory=lambda: ["langid", "optout", "filters", "pii", "decontam"], min_length=1
+    )
+    """The per-document steps, in order, before dedup; a step from another installed
+    package is named here like a built-in one (docs/guides/plugins.md)."""
 
     @field_validator("languages")
     @classmethod
     def _known_languages(cls, value: list[str]) -> list[str]:
         return _check_languages(value)
+
+    @field_validator("steps")
+    @classmethod
+    def _known_steps(cls, value: list[str]) -> list[str]:
+        from openeurollm.data.steps import STEPS_REGISTRY
+
+        for name in value:
+            if name not in STEPS_REGISTRY:
+                raise ValueError(STEPS_REGISTRY.unknown_message(name))
+        if len(set(value)) != len(value):
+            raise ValueError(f"a step is named twice: {value}")
+        return value
 
 
 class MixConfig(Section):
@@ -300,6 +325,18 @@ class MixConfig(Section):
     """No language is repeated more often than this."""
     heldout_docs_per_language: int = Field(2, ge=0)
     """Documents per language kept out of training for bits-per-byte evaluation."""
+    rehydrate: dict[PositiveInt, float] | None = None
+    """Upsample documents by their duplicate-cluster size (curate's meta.dup_cluster_size),
+    as FineWeb-2's rehydration does: {smallest cluster size: weight}, the largest key not
+    above a document's cluster size applies, e.g. {1: 1, 2: 2, 10: 3, 100: 1}. A weight
+    multiplies the document's share within its language. null: every document weight 1."""
+
+    @field_validator("rehydrate")
+    @classmethod
+    def _weights_from_one(cls, value: dict[int, float] | None) -> dict[int, float] | None:
+        if value is not None and (1 not in value or min(value.values()) < 0):
+            raise ValueError("rehydrate needs a weight for cluster size 1 and no negative weight")
+        return value
 
 
 class TokenizerConfig(Section):

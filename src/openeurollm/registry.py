@@ -1,12 +1,26 @@
-"""Name -> object registries with did-you-mean errors (filters, readers, flavors, stages)."""
+"""Name -> object registries with did-you-mean errors (filters, readers, flavors, stages).
+
+Readers, filters and curation steps may also come from other installed packages: a
+package that declares an entry point in one of ENTRY_POINT_GROUPS adds a name to that
+registry (see docs/guides/plugins.md). Entry points are listed on first use and each is
+imported only when a recipe names it, so a broken plugin cannot break other names.
+"""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator
+from importlib.metadata import EntryPoint, entry_points
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+# Registry kind -> the entry-point group other packages register into.
+ENTRY_POINT_GROUPS = {
+    "reader": "openeurollm.readers",
+    "filter": "openeurollm.filters",
+    "curation step": "openeurollm.steps",
+}
 
 
 class Registry(Generic[T]):
@@ -20,7 +34,8 @@ class Registry(Generic[T]):
         self.kind = kind
         self._entries: dict[str, T] = {}
         self._loader = loader
-        self._loaded = loader is None
+        self._loaded = False
+        self._plugins: dict[str, EntryPoint] = {}  # listed, imported on first `get`
 
     def register(self, name: str) -> Callable[[T], T]:
         def add(obj: T) -> T:
@@ -34,16 +49,21 @@ class Registry(Generic[T]):
     def _ensure_loaded(self) -> None:
         if not self._loaded:
             self._loaded = True
-            assert self._loader is not None
-            self._loader()
+            if self._loader is not None:
+                self._loader()
+            group = ENTRY_POINT_GROUPS.get(self.kind)
+            if group:
+                for ep in entry_points(group=group):
+                    if ep.name not in self._entries:  # built-in names win
+                        self._plugins.setdefault(ep.name, ep)
 
     def names(self) -> list[str]:
         self._ensure_loaded()
-        return sorted(self._entries)
+        return sorted(set(self._entries) | set(self._plugins))
 
     def __contains__(self, name: object) -> bool:
         self._ensure_loaded()
-        return name in self._entries
+        return name in self._entries or name in self._plugins
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
@@ -56,7 +76,18 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         self._ensure_loaded()
+        if name not in self._entries and name in self._plugins:
+            self._entries[name] = self._load_plugin(self._plugins.pop(name))
         try:
             return self._entries[name]
         except KeyError:
             raise KeyError(self.unknown_message(name)) from None
+
+    def _load_plugin(self, ep: EntryPoint) -> T:
+        try:
+            return ep.load()
+        except Exception as exc:  # any error inside someone else's package
+            raise ValueError(
+                f"{self.kind} {ep.name!r} ({ep.value}, entry point group {ep.group}) "
+                f"could not be loaded: {type(exc).__name__}: {exc}"
+            ) from None

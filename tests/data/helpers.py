@@ -128,3 +128,37 @@ def write_warc_gz(path: Path, records: list[bytes]) -> Path:
         for rec in records:
             fh.write(gzip.compress(rec))
     return path
+
+
+def write_key_shards(
+    folder: Path, shards: int = 4, per_shard: int = 60, seed: int = 5
+) -> list[Path]:
+    """Dedup key files (as curate's pass 1 writes them) for generated documents with exact
+    copies, near copies and chains of near copies planted across shards, and one document
+    repeated in two languages. Returns the paths."""
+    from openeurollm.config import DedupConfig
+    from openeurollm.data.dedup.evaluate import near_duplicate
+    from openeurollm.data.dedup.keys import KeyWriter
+    from openeurollm.data.document import Document
+
+    rng = random.Random(seed)
+    langs = ["en", "de", "fr"]
+    texts = [
+        (lang, " ".join(paragraph(lang, rng) for _ in range(2)))
+        for lang in (rng.choice(langs) for _ in range(shards * per_shard))
+    ]
+    vocab = ["alpha", "beta", "gamma", "delta", "omega"]
+    for i in range(0, len(texts), 9):  # an exact copy (other casing), a near copy of it
+        lang, text = texts[i]
+        texts[(i + 7 * per_shard // 3) % len(texts)] = (lang, text.upper())
+        copy, _ = near_duplicate(text, 0.85, rng, vocab)
+        texts[(i + 5) % len(texts)] = (lang, copy)
+        texts[(i + 6) % len(texts)] = ("de" if lang != "de" else "en", text)  # other language
+    paths = []
+    for s in range(shards):
+        writer = KeyWriter(DedupConfig())
+        for lang, text in texts[s * per_shard : (s + 1) * per_shard]:
+            writer.add(Document.new(text, lang=lang))
+        paths.append(folder / f"{s:03d}.parquet")
+        writer.write(paths[-1])
+    return paths

@@ -178,3 +178,24 @@ def test_rerun_reuses_and_workers_do_not_change_output(run) -> None:
     assert other.entry("curate")["files"] == run["manifest"].entry("curate")["files"]
     key = read_json(run["recipe"].run_dir / "manifest.json")
     assert key["stages"]["curate"]["status"] == "done"
+
+
+def test_kept_documents_carry_their_cluster_size(run) -> None:
+    rec, docs = run["record"], run["docs"]
+    sizes = {d.text: d.meta["dup_cluster_size"] for d in docs}
+    # three planted pairs (an exact copy, a punctuation variant, a one-word edit)
+    assert sizes[run["planted"]["exact"]] == 2
+    assert sorted(sizes.values()).count(2) == 3 and max(sizes.values()) == 2
+    assert sum(sizes.values()) == rec["dedup"]["docs"]  # every survivor of pass 1 counted once
+    assert rec["dedup"]["scope"] == "global"
+
+
+def test_filter_drop_rates_per_language(run) -> None:
+    rates = run["record"]["filter_drop_rates"]
+    assert set(rates) == {"gopher_quality", "gopher_repetition", "fineweb_lines"}
+    first = rates["gopher_quality"]
+    # every document that reached the filters step was judged by the first filter
+    reached = run["record"]["steps"]["filters"]
+    assert sum(c["judged"] for c in first.values()) == sum(c["docs_in"] for c in reached.values())
+    assert first["en"]["dropped"] >= 1  # the planted spam
+    assert first["en"]["rate"] == round(first["en"]["dropped"] / first["en"]["judged"], 4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,11 +15,16 @@ def content_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+# Everything but str.isalnum() and str.isspace() characters: Python's Unicode \w is
+# exactly isalnum() plus "_", and \s exactly isspace(). One regex pass instead of a
+# Python call per character (this was 8% of curate's pass 1).
+_NOT_WORD_OR_SPACE = re.compile(r"[^\w\s]|_")
+
+
 def normalize_for_hash(text: str) -> str:
     """Normalization for exact dedup and membership checks: NFC, casefold, words only."""
     text = unicodedata.normalize("NFC", text).casefold()
-    kept = [ch if (ch.isalnum() or ch.isspace()) else " " for ch in text]
-    return " ".join("".join(kept).split())
+    return " ".join(_NOT_WORD_OR_SPACE.sub(" ", text).split())
 
 
 def normalized_hash(text: str) -> str:

@@ -44,3 +44,11 @@ def budgets(
     if strategy == "temperature":
         return temperature(sizes, budget, temp, max_epochs)
     raise ValueError(f"unknown mixing strategy {strategy!r}")
+
+
+def rehydration_weight(cluster_size: int, weights: dict[int, float] | None) -> float:
+    """A document's weight from its duplicate-cluster size: the weight of the largest
+    key not above the size (FineWeb-2-style rehydration); 1.0 when weights are None."""
+    if not weights:
+        return 1.0
+    return weights[max(k for k in weights if k <= max(cluster_size, 1))]

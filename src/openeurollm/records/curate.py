@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from openeurollm.records.base import Part, Record
 
 
@@ -60,3 +62,9 @@ class CurateRecord(Record):
     dedup: dict[str, Any]
     decontam: Decontam
     dropped_samples: dict[str, int]
+    # filter -> language -> {judged, dropped, rate}: a filter that hurts one language shows
+    filter_drop_rates: dict[str, dict[str, dict[str, float]]] = Field(default_factory=dict)
+    # Pass wall times and pass 1's task time by step (absent in records before it existed).
+    seconds: dict[str, Any] = Field(default_factory=dict)
+    # plugin step -> the fields it recorded
+    plugin_steps: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from openeurollm.records.base import Record
+from openeurollm.records.base import Part, Record
+
+
+class Rehydration(Part):
+    """FineWeb-2-style upsampling by duplicate-cluster size (mix.rehydrate), when applied."""
+
+    weights: dict[str, float] | None  # smallest cluster size -> weight; None: not applied
+    bytes_weighted: dict[str, float] | None = None
+    docs_reweighted: int | None = None  # documents whose weight is not 1
 
 
 class MixRecord(Record):
@@ -18,3 +26,4 @@ class MixRecord(Record):
     train_docs: int
     train_bytes: int
     distinct_train_docs: int | None = None
+    rehydration: Rehydration | None = None  # absent in records before it existed

@@ -31,7 +31,7 @@ _WORD_BYTE[0x80:] = True
 _POWERS = np.cumprod(np.full(_MAX_WORD_POWER, _PRIME, dtype=np.uint64)) // _PRIME
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
+def mix64(x: np.ndarray) -> np.ndarray:
     """splitmix64 finalizer: spreads the bits of 64-bit keys (wrapping arithmetic)."""
     with np.errstate(over="ignore"):
         x = x ^ (x >> np.uint64(30))
@@ -64,7 +64,7 @@ def batch_shingles(texts: Sequence[str], n: int = 5) -> tuple[np.ndarray, np.nda
             offset % _MAX_WORD_POWER
         ]
         lengths = np.diff(np.append(np.flatnonzero(offset == 0), len(offset)))
-        words = _mix(
+        words = mix64(
             np.add.reduceat(weighted, np.flatnonzero(offset == 0)) ^ lengths.astype(np.uint64)
         )
         # Which text each word belongs to (texts are separated by one space byte).
@@ -78,7 +78,7 @@ def batch_shingles(texts: Sequence[str], n: int = 5) -> tuple[np.ndarray, np.nda
             if k < nw:
                 nxt[: nw - k] = words[k:]
             acc = acc * _PRIME + nxt
-        acc = _mix(acc)
+        acc = mix64(acc)
     first_word = np.concatenate(([0], np.cumsum(words_per_doc)[:-1]))
     # Valid n-gram starts: the n words lie inside one text.
     pos_in_doc = np.arange(nw) - first_word[word_doc]
@@ -96,7 +96,7 @@ def batch_shingles(texts: Sequence[str], n: int = 5) -> tuple[np.ndarray, np.nda
                 with np.errstate(over="ignore"):
                     for w in seg:
                         h = h * _PRIME + w
-                pieces.append(_mix(np.array([h], dtype=np.uint64)))
+                pieces.append(mix64(np.array([h], dtype=np.uint64)))
                 new_counts[d] = 1
             else:
                 pieces.append(out[cursor : cursor + counts[d]])
@@ -159,6 +159,6 @@ def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
         for b in range(bands):
             h = np.full(n, np.uint64(b + 1) * _PRIME, dtype=np.uint64)
             for r in range(rows):
-                h = _mix(h ^ sig[:, b * rows + r])
+                h = mix64(h ^ sig[:, b * rows + r])
             out[:, b] = h
     return out

@@ -1,13 +1,13 @@
 """curate: ingest/docs -> curate/docs (kept) + curate/dropped/<reason>.jsonl (samples).
 
 Pass 1 runs per shard as tasks (language ID, opt-out, filters, PII, decontamination);
-pass 2 finds exact and near duplicates globally in this process; pass 3 writes each
-shard's survivors as tasks. The record reconciles: in = kept + dropped + quarantined.
+pass 2 finds exact and near duplicate clusters as tasks (no task holds every signature);
+pass 3 writes each shard's survivors, with their duplicate-cluster size, as tasks.
+The record reconciles: in = kept + dropped + quarantined.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import time
 from collections import Counter
@@ -15,17 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from openeurollm.config import OptOutConfig, Recipe
-from openeurollm.data.curate import (
-    STEPS,
-    StepStats,
-    global_dedup,
-    merge_samples,
-    write_drop_lists,
-)
+from openeurollm.data.curate import merge_parts
 from openeurollm.data.docstore import shard_paths
 from openeurollm.data.optout import DomainList
+from openeurollm.data.steps.stats import STEPS, StepStats, merge_samples
 from openeurollm.errors import StageError
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
+from openeurollm.pipeline.stages.dedup_tasks import light_context, run_dedup
 from openeurollm.pipeline.tasks import Task, run_tasks
 from openeurollm.records.curate import CurateRecord
 
@@ -75,11 +71,26 @@ def _optout_protocols(
     }
 
 
+def _seconds(pass1: list[dict[str, Any]], steps: float, dedup: float, write: float) -> dict:
+    """Wall time of each pass, and pass 1's task time split by step (summed over tasks)."""
+    per_step: Counter[str] = Counter()
+    for r in pass1:
+        per_step.update(r["seconds"])
+    return {
+        "pass1_wall": round(steps, 3),
+        "pass1_tasks_by_step": {k: round(v, 3) for k, v in per_step.most_common()},
+        "dedup_wall": round(dedup, 3),
+        "write_wall": round(write, 3),
+    }
+
+
 @STAGES.register("curate")
 class CurateStage(Stage):
     name = "curate"
     after = ("ingest",)
-    version = 3  # 2: batched byte-level MinHash, opt-out record per rule; 3: infringing sites
+    # 2: batched byte-level MinHash, opt-out record per rule; 3: infringing sites;
+    # 4: dedup as tasks, kept documents carry meta.dup_cluster_size
+    version = 4
 
     def config(self, recipe: Recipe) -> dict[str, Any]:
         cfg = recipe.curate.model_dump(mode="json")
@@ -129,26 +140,15 @@ class CurateStage(Stage):
         pass1 = run_tasks(ctx, tasks, desc="curate")
         t1 = time.monotonic()
 
-        # Pass 2: global exact + near dedup over every shard's keys.
-        dedup = global_dedup(
-            [work / "keys" / f"{n}.parquet" for n in names],
-            cfg.dedup.exact,
-            cfg.dedup.near,
-            cfg.dedup.bands,
-        )
+        # Pass 2: exact + near duplicate clusters as tasks over every shard's keys.
         drop_paths = [work / "drops" / f"{n}.json" for n in names]
-        write_drop_lists(dedup["drops"], drop_paths)
+        dedup = run_dedup(
+            ctx, cfg.dedup, [work / "keys" / f"{n}.parquet" for n in names], drop_paths
+        )
+        dedup = {"docs": sum(r["survivors"] for r in pass1), "scope": cfg.dedup.scope, **dedup}
 
         # Pass 3: write the survivors, one task per shard (own task folder and markers).
         out_docs = ctx.out / "docs"
-        # Copying survivors is light work: a local run does it in this process rather
-        # than starting a second worker pool; a cluster run spreads it like pass 1.
-        write_recipe = recipe
-        if recipe.executor.kind == "local":
-            write_recipe = recipe.model_copy(
-                update={"executor": recipe.executor.model_copy(update={"workers": 1})}
-            )
-        write_ctx = dataclasses.replace(ctx, out=work / "write", recipe=write_recipe)
         write_tasks = [
             Task(
                 name=f"write-{name}",
@@ -164,19 +164,22 @@ class CurateStage(Stage):
             for i, name in enumerate(names)
         ]
         t2 = time.monotonic()
-        pass3 = run_tasks(write_ctx, write_tasks, desc="curate write")
+        pass3 = run_tasks(light_context(ctx, work / "write"), write_tasks, desc="curate write")
         t3 = time.monotonic()
 
         samples = merge_samples(
             [work / "samples" / n for n in names] + [work / "dedup-samples" / n for n in names],
             ctx.out / "dropped",
         )
-        files = _optout_files(recipe)
-        record = self._record(pass1, pass3, dedup["stats"], samples, files, cfg.optout)
+        record = self._record(cfg.steps, pass1, pass3, dedup, samples)
+        record["optout_protocols"] = _optout_protocols(
+            _optout_files(recipe), cfg.optout, Counter(record["dropped_by_reason"])
+        )
+        record["seconds"] = _seconds(pass1, t1 - t0, t2 - t1, t3 - t2)
         shutil.rmtree(work / "docs", ignore_errors=True)  # copies of the kept documents
         ctx.log.info(
             "curate: %d in, %d kept, %d dropped, %d quarantined; steps %.1fs (%.0f docs/s), "
-            "global dedup %.1fs, write %.1fs",
+            "dedup %.1fs, write %.1fs",
             record["docs_in"],
             record["docs_kept"],
             record["docs_dropped"],
@@ -186,16 +189,15 @@ class CurateStage(Stage):
             t2 - t1,
             t3 - t2,
         )
-        return record
+        return CurateRecord.model_validate(record).dump()
 
     @staticmethod
     def _record(
+        step_names: list[str],
         pass1: list[dict[str, Any]],
         pass3: list[dict[str, Any]],
         dedup: dict[str, Any],
         samples: dict[str, int],
-        optout_files: dict[str, list[Path]],
-        optout_cfg: OptOutConfig,
     ) -> dict[str, Any]:
         steps = StepStats.merge([r["steps"] for r in pass1] + [r["steps"] for r in pass3])
         docs_in = sum(r["docs_in"] for r in pass1)
@@ -204,28 +206,8 @@ class CurateStage(Stage):
             kept.update(r["kept"])
         dropped = _sum_dropped(steps)
         quarantined: Counter[str] = Counter()
-        relabelled: Counter[str] = Counter()
-        pii: dict[str, Counter[str]] = {}
-        optout: dict[str, dict[str, Any]] = {}
-        infringing: Counter[str] = Counter()
-        decontam: dict[str, Counter[str]] = {}
         for r in pass1:
-            infringing.update(r.get("infringing", {}))
             quarantined.update(r["quarantined"])
-            relabelled.update(r["relabelled"])
-            for lang, counts in r["pii"].items():
-                pii.setdefault(lang, Counter()).update(counts)
-            for domain, d in r["optout"].items():
-                tgt = optout.setdefault(
-                    domain, {"docs": 0, "bytes": 0, "opted_out_docs": 0, "rules": {}}
-                )
-                tgt["docs"] += d["docs"]
-                tgt["bytes"] += d.get("bytes", 0)
-                tgt["opted_out_docs"] += d["opted_out_docs"]
-                for rule, k in d["rules"].items():
-                    tgt["rules"][rule] = tgt["rules"].get(rule, 0) + k
-            for task, items in r["decontam"].items():
-                decontam.setdefault(task, Counter()).update(items)
         n_kept, n_dropped, n_quar = (
             sum(kept.values()),
             sum(dropped.values()),
@@ -236,10 +218,7 @@ class CurateStage(Stage):
                 f"curate: counts do not reconcile: {docs_in} in != {n_kept} kept + "
                 f"{n_dropped} dropped + {n_quar} quarantined"
             )
-        pii_total: Counter[str] = Counter()
-        for counts in pii.values():
-            pii_total.update(counts)
-        record = {
+        return {
             "docs_in": docs_in,
             "docs_kept": n_kept,
             "docs_dropped": n_dropped,
@@ -252,28 +231,8 @@ class CurateStage(Stage):
             },
             "dropped_by_reason": dict(sorted(dropped.items())),
             "quarantined_by_reason": dict(sorted(quarantined.items())),
-            "steps": {s: steps.get(s, {}) for s in STEPS},
-            "relabelled": dict(sorted(relabelled.items())),
-            "pii": {lang: dict(sorted(c.items())) for lang, c in sorted(pii.items())},
-            "pii_total": dict(sorted(pii_total.items())),
-            "optout": dict(sorted(optout.items())),
-            "optout_domains_opted_out": sorted(d for d, v in optout.items() if v["opted_out_docs"]),
-            # All opt-out drop reasons together (domain list, TDMRep, noai, robots.txt).
-            "optout_docs_removed": sum(n for r, n in dropped.items() if r.startswith("optout_")),
-            "optout_protocols": _optout_protocols(optout_files, optout_cfg, dropped),
-            "infringing_sites": {
-                "lists": [p.name for p in optout_files["infringing_lists"]],
-                "domains_listed": len(
-                    DomainList(optout_files["infringing_lists"], "infringing_list")
-                ),
-                "docs_removed": dropped.get("infringing_site", 0),
-                "domains": dict(sorted(infringing.items())),
-            },
+            "steps": {s: steps.get(s, {}) for s in dict.fromkeys([*STEPS, *step_names])},
+            **merge_parts(step_names, pass1, dropped),  # relabelled, pii, optout, decontam, ...
             "dedup": dedup,
-            "decontam": {
-                "matches": {t: dict(sorted(c.items())) for t, c in sorted(decontam.items())},
-                "docs_dropped": dropped.get("decontam_ngram", 0),
-            },
             "dropped_samples": samples,
         }
-        return CurateRecord.model_validate(record).dump()

@@ -8,7 +8,7 @@ from typing import Any
 
 from openeurollm.config import Recipe
 from openeurollm.data.docstore import DocumentWriter, read_folder
-from openeurollm.data.mixture import budgets
+from openeurollm.data.mixture import budgets, rehydration_weight
 from openeurollm.pipeline.stage import STAGES, Stage, StageContext
 from openeurollm.records.mix import MixRecord
 
@@ -33,8 +33,15 @@ class MixStage(Stage):
         # Pass 1: sizes, and which documents are held out (the lowest ids: stable and
         # independent of input order).
         ids: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        weighted: dict[str, float] = defaultdict(float)  # bytes x rehydration weight
+        weight_of: dict[str, float] = {}
         for doc in read_folder(source):
-            ids[doc.lang].append((doc.id, len(doc.text.encode("utf-8"))))
+            nbytes = len(doc.text.encode("utf-8"))
+            ids[doc.lang].append((doc.id, nbytes))
+            w = rehydration_weight(doc.meta.get("dup_cluster_size", 1), cfg.rehydrate)
+            weighted[doc.lang] += nbytes * w
+            if w != 1.0:
+                weight_of[doc.id] = w
         heldout: set[str] = set()
         sizes: dict[str, int] = {}
         for lang, items in ids.items():
@@ -46,8 +53,14 @@ class MixStage(Stage):
             )
             heldout.update(i for i, _ in held)
             sizes[lang] = sum(b for i, b in items if i not in heldout)
-        target = budgets(sizes, cfg.strategy, cfg.total_bytes, cfg.temperature, cfg.max_epochs)
-        epochs = {lang: (target[lang] / sizes[lang] if sizes[lang] else 0.0) for lang in sizes}
+            held_weighted = sum(b * weight_of.get(i, 1.0) for i, b in held)
+            weighted[lang] = weighted[lang] - held_weighted
+        # Budgets are shared out over the rehydrated sizes: a weight-2 document counts twice.
+        rehydrated = {lang: round(weighted[lang]) for lang in sizes}
+        target = budgets(rehydrated, cfg.strategy, cfg.total_bytes, cfg.temperature, cfg.max_epochs)
+        epochs = {
+            lang: (target[lang] / rehydrated[lang] if rehydrated[lang] else 0.0) for lang in sizes
+        }
 
         # Pass 2: write each language's train set with whole and fractional repeats.
         writers: dict[str, DocumentWriter] = {}
@@ -64,7 +77,7 @@ class MixStage(Stage):
                         )
                     held_writers[doc.lang].write(doc)
                     continue
-                e = epochs.get(doc.lang, 0.0)
+                e = epochs.get(doc.lang, 0.0) * weight_of.get(doc.id, 1.0)
                 repeats = int(e) + (
                     1 if _unit(doc.id, str(ctx.recipe.run.seed)) < e - int(e) else 0
                 )
@@ -102,6 +115,13 @@ class MixStage(Stage):
             "docs_after": {lang: out_docs[lang] for lang in langs},
             "distinct_docs_after": {lang: distinct[lang] for lang in langs},
             "epochs": {lang: round(epochs[lang], 4) for lang in langs},
+            "rehydration": {
+                "weights": {str(k): w for k, w in sorted((cfg.rehydrate or {}).items())},
+                "bytes_weighted": {lang: rehydrated[lang] for lang in langs},
+                "docs_reweighted": len(weight_of),
+            }
+            if cfg.rehydrate
+            else {"weights": None},
             "heldout_docs": {lang: sum(1 for i, _ in ids[lang] if i in heldout) for lang in langs},
             "train_docs": sum(out_docs.values()),
             "train_bytes": sum(out_bytes.values()),
