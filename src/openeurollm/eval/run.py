@@ -13,8 +13,11 @@ import torch
 
 from openeurollm.data.docstore import read_documents
 from openeurollm.eval.bpb import bits_per_byte
+from openeurollm.eval.generation import our_generator
 from openeurollm.eval.scorer import Scorer
 from openeurollm.eval.tasks import load_task, load_template, score_instances, summarize
+from openeurollm.eval.tasks.generative import GenInstance, score_generations
+from openeurollm.eval.tasks.template import TaskTemplate
 from openeurollm.tokenizer.encoder import TextTokenizer
 
 log = logging.getLogger("openeurollm")
@@ -63,6 +66,8 @@ def run_task(
     per_lang, skipped = load_task(
         template, task.path, task.languages, task.num_fewshot, task.seed, task.limit, task.name
     )
+    if template.output_type == "generate_until":
+        return _run_generative(scorer, tok, task, template, per_lang, skipped)  # type: ignore[arg-type]
     instances = [inst for lang in sorted(per_lang) for inst in per_lang[lang]]
     t0 = time.monotonic()
     lls = (
@@ -88,6 +93,42 @@ def run_task(
         "per_language": results,
         "skipped": skipped,
         "seconds": round(seconds, 3),
+    }
+
+
+def _run_generative(
+    scorer: Scorer,
+    tok: TextTokenizer,
+    task: TaskRun,
+    template: TaskTemplate,
+    per_key: dict[str, list[GenInstance]],
+    skipped: dict[str, int],
+) -> dict[str, Any]:
+    """Generate greedily for every instance (one batched pass over all keys), then score."""
+    instances = [inst for key in sorted(per_key) for inst in per_key[key]]
+    gen = our_generator(scorer.model, tok, scorer.batch_size, scorer.max_length)
+    t0 = time.monotonic()
+    texts = gen.generate(
+        tok.encode_batch([i.context for i in instances]),
+        stop=template.until,
+        max_gen_toks=template.max_gen_toks,
+        desc=task.name,
+    )
+    seconds = time.monotonic() - t0
+    log.info("eval %s: %d generations in %.1fs", task.name, len(instances), seconds)
+    return {
+        "source": SOURCE,
+        "template": template.name,
+        "output_type": template.output_type,
+        "num_fewshot": task.num_fewshot,
+        "seed": task.seed,
+        "per_language": score_generations(template, instances, texts),
+        "skipped": skipped,
+        "seconds": round(seconds, 3),
+        "examples": [
+            {"key": i.lang, "id": i.id, "generation": t, "reference": i.reference}
+            for i, t in list(zip(instances, texts, strict=True))[:5]
+        ],
     }
 
 

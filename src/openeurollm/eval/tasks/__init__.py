@@ -10,7 +10,6 @@ the same definitions as lm-evaluation-harness.
 from __future__ import annotations
 
 import math
-import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from openeurollm.eval.scorer import Scorer, split_pair_tokens
+from openeurollm.eval.tasks.fewshot import with_fewshot
 from openeurollm.eval.tasks.formats import FORMATS, Item, languages_in
+from openeurollm.eval.tasks.generative import GenInstance, load_generative_task
 from openeurollm.eval.tasks.template import TaskTemplate, load_template
 
 __all__ = [
+    "GenInstance",
     "MCInstance",
     "TaskTemplate",
     "build_instances",
@@ -48,12 +50,6 @@ class MCInstance:
         return [self.target_delimiter + c for c in self.choices]
 
 
-def _example(t: TaskTemplate, item: Item, lang: str) -> str:
-    return (
-        t.prompt_for(lang).format(**item) + t.target_delimiter + t.choices_of(item)[t.gold_of(item)]
-    )
-
-
 def build_instances(
     template: TaskTemplate,
     items: Sequence[Item],
@@ -78,15 +74,7 @@ def build_instances(
         except (KeyError, ValueError, IndexError, TypeError):
             skipped["bad_item"] += 1
             continue
-        parts = []
-        if num_fewshot:
-            candidates = [p for p in pool_items if str(p["id"]) != str(item["id"])]
-            rng = random.Random(f"{seed}/{name}/{lang}/{item['id']}")
-            chosen = rng.sample(candidates, min(num_fewshot, len(candidates)))
-            parts = [_example(template, ex, lang) for ex in chosen]
-        context = template.fewshot_delimiter.join([*parts, prompt])
-        if template.description:
-            context = template.description + context
+        context = with_fewshot(template, prompt, item, lang, pool_items, num_fewshot, seed, name)
         out.append(
             MCInstance(
                 id=str(item["id"]),
@@ -109,7 +97,12 @@ def load_task(
     limit: int | None = None,
     task_name: str | None = None,
 ) -> tuple[dict[str, list[MCInstance]], dict[str, int]]:
-    """Instances per language (languages without data are left out) and skip counts."""
+    """Instances per language (languages without data are left out) and skip counts.
+    Generative templates give GenInstances, keyed by language or translation direction."""
+    if template.output_type == "generate_until":
+        return load_generative_task(  # type: ignore[return-value]
+            template, path, languages, num_fewshot, seed, limit, task_name
+        )
     reader = FORMATS.get(template.format)
     available = languages_in(template.format, path)
     skipped: Counter = Counter()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +89,15 @@ def read_sib200(path: Path, lang: str, split: str | None, skipped: Counter) -> l
     return items
 
 
+# How to list a format's languages without reading its items (default: the `lang` field
+# of every JSONL record).
+LANGUAGE_LISTERS: Registry[Callable[[Path], set[str]]] = Registry("task data format")
+
+
 def languages_in(fmt: str, path: Path) -> set[str]:
     """Languages present in a task's data (to intersect with the run's languages)."""
-    if fmt == "sib200":
-        return {p.name for p in path.iterdir() if p.is_dir()} if path.is_dir() else set()
+    if fmt in LANGUAGE_LISTERS:
+        return LANGUAGE_LISTERS.get(fmt)(path)
     langs: set[str] = set()
     for file in _jsonl_files(path):
         with open(file, encoding="utf-8") as fh:
@@ -104,3 +109,60 @@ def languages_in(fmt: str, path: Path) -> set[str]:
                 if isinstance(rec, dict) and isinstance(rec.get("lang"), str):
                     langs.add(rec["lang"])
     return langs
+
+
+def subfolders(path: Path) -> set[str]:
+    return {p.name for p in path.iterdir() if p.is_dir()} if path.is_dir() else set()
+
+
+LANGUAGE_LISTERS.register("sib200")(subfolders)
+
+
+def require(rec: Any, fields: Sequence[str], file: Path, line: int) -> dict[str, Any]:
+    """The record, or a one-line error naming the file, the line and the expected field."""
+    if not isinstance(rec, dict):
+        raise InputError(f"{file}:{line}: expected an object with fields {', '.join(fields)}")
+    for name in fields:
+        if name not in rec:
+            raise InputError(f"{file}:{line}: expected field {name!r}")
+    return rec
+
+
+def read_jsonl_records(file: Path, fields: Sequence[str]) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, record) of a JSONL file whose every record must have `fields`."""
+    out = []
+    with open(file, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                raise InputError(f"{file}:{n}: not a JSON object") from None
+            out.append((n, require(rec, fields, file, n)))
+    return out
+
+
+@FORMATS.register("parallel_text")
+def read_parallel_text(path: Path, lang: str, split: str | None, skipped: Counter) -> list[Item]:
+    """<path>/<lang>.txt: one sentence per line, line i the same sentence in every language
+    (the NTREX layout). Items {id: line number, text}."""
+    file = path / f"{lang}.txt"
+    if not file.is_file():
+        raise InputError(f"aligned sentence file not found: {file}")
+    lines = file.read_text(encoding="utf-8").splitlines()
+    return [{"id": str(i), "lang": lang, "text": t} for i, t in enumerate(lines, 1) if t.strip()]
+
+
+LANGUAGE_LISTERS.register("parallel_text")(lambda path: {p.stem for p in path.glob("*.txt")})
+
+
+@FORMATS.register("qa_jsonl")
+def read_qa_jsonl(path: Path, lang: str, split: str | None, skipped: Counter) -> list[Item]:
+    """Short-answer QA lines {id, lang, question, answer}: the answer is the reference."""
+    items: list[Item] = []
+    for file in _jsonl_files(path):
+        for _, rec in read_jsonl_records(file, ("id", "lang", "question", "answer")):
+            if rec["lang"] == lang:
+                items.append({**rec, "id": str(rec["id"]), "answer": str(rec["answer"])})
+    return items

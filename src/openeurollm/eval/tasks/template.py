@@ -1,19 +1,24 @@
-"""A task template: one YAML file that defines a multiple-choice task for every language.
+"""A task template: one YAML file that defines a task for every language.
 
 Fields: name, format (a reader in formats.py), split / fewshot_split, prompt (a Python
 format string over the item's fields), optional prompt_by_language (overrides per
-language), optional fixed `choices` with `answer_field` (the gold label's field), and the
-delimiters between answer and prompt and between few-shot examples.
+language), and the delimiters between answer and prompt and between few-shot examples.
+
+Multiple choice (`output_type: multiple_choice`): optional fixed `choices` with
+`answer_field` (the gold label's field). Generation (`output_type: generate_until`):
+`target` (format string of the reference answer), `until` (stop sequences), `max_gen_toks`,
+`metric` (chrf++ or exact_match) and, for translation, `pair_with`: the language every other
+one is paired with, both directions (the evaluation keys are then "en-de" and "de-en").
 """
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from openeurollm.errors import RecipeError
 
@@ -32,12 +37,30 @@ class TaskTemplate(BaseModel):
     target_delimiter: str = " "
     fewshot_delimiter: str = "\n\n"
     description: str = ""
+    output_type: Literal["multiple_choice", "generate_until"] = "multiple_choice"
+    target: str | None = None
+    until: list[str] = ["\n"]
+    max_gen_toks: int = Field(64, ge=1)
+    metric: Literal["chrf++", "exact_match"] = "exact_match"
+    pair_with: str | None = None
+
+    @model_validator(mode="after")
+    def _generation_needs_a_target(self) -> TaskTemplate:
+        if self.output_type == "generate_until" and not self.target:
+            raise ValueError("a generate_until template needs `target`")
+        return self
 
     def prompt_for(self, lang: str) -> str:
         return self.prompt_by_language.get(lang, self.prompt)
 
     def choices_of(self, item: dict[str, Any]) -> list[str]:
         return list(self.choices) if self.choices is not None else list(item["choices"])
+
+    def answer_of(self, item: dict[str, Any]) -> str:
+        """The answer text a few-shot example shows (a choice, or the reference)."""
+        if self.output_type == "generate_until":
+            return str(self.target).format(**item)  # type: ignore[union-attr]
+        return self.choices_of(item)[self.gold_of(item)]
 
     def gold_of(self, item: dict[str, Any]) -> int:
         if self.choices is not None and self.answer_field:
