@@ -77,6 +77,11 @@ def _generate_spec(
         },
         "metric_list": [metric],
     }
+    if template.extract:  # our extract_answer, as lm-eval's regex filter
+        spec["filter_list"] = [{"name": "extract", "filter": [
+            {"function": "regex", "regex_pattern": template.extract},
+            {"function": "take_first"},
+        ]}]  # fmt: skip
     return records, spec
 
 
@@ -152,10 +157,12 @@ def _scores(r: dict[str, Any], n: int) -> dict[str, Any]:
     """lm-eval's result entry in our naming: acc/acc_norm, or the generative metric."""
     out: dict[str, Any] = {"n": n}
     for metric in ("acc", "acc_norm", "chrf++", "exact_match"):
-        if f"{metric},none" in r:
-            out[metric] = r[f"{metric},none"]
-            stderr = r.get(f"{metric}_stderr,none")
-            out[f"{metric}_stderr"] = stderr if isinstance(stderr, float) else None
+        for key, value in r.items():  # "<metric>,<filter>": none, or our "extract"
+            name, _, flt = key.partition(",")
+            if name == metric:
+                out[metric] = value
+                stderr = r.get(f"{metric}_stderr,{flt}")
+                out[f"{metric}_stderr"] = stderr if isinstance(stderr, float) else None
     return out
 
 

@@ -68,7 +68,7 @@ def build_instances(
     out = []
     for item in items:
         try:
-            prompt = template.prompt_for(lang).format(**item)
+            prompt = template.render_prompt(item, lang)
             choices = tuple(template.choices_of(item))
             gold = template.gold_of(item)
         except (KeyError, ValueError, IndexError, TypeError):

@@ -27,9 +27,7 @@ def with_fewshot(
         rng = random.Random(f"{seed}/{task_name}/{lang}/{item['id']}")
         chosen = rng.sample(candidates, min(num_fewshot, len(candidates)))
         parts = [
-            template.prompt_for(lang).format(**ex)
-            + template.target_delimiter
-            + template.answer_of(ex)
+            template.render_prompt(ex, lang) + template.target_delimiter + template.answer_of(ex)
             for ex in chosen
         ]
     context = template.fewshot_delimiter.join([*parts, prompt])

@@ -21,7 +21,13 @@ from openeurollm.registry import Registry
 Item = dict[str, Any]
 # (path, lang, split, skipped counter) -> items of that language and split
 Reader = Callable[[Path, str, str | None, Counter], list[Item]]
-FORMATS: Registry[Reader] = Registry("task data format")
+
+
+def _load_published() -> None:
+    import openeurollm.eval.tasks.published  # noqa: F401  (registers the published suites)
+
+
+FORMATS: Registry[Reader] = Registry("task data format", loader=_load_published)
 
 
 def _jsonl_files(path: Path) -> list[Path]:
@@ -91,7 +97,9 @@ def read_sib200(path: Path, lang: str, split: str | None, skipped: Counter) -> l
 
 # How to list a format's languages without reading its items (default: the `lang` field
 # of every JSONL record).
-LANGUAGE_LISTERS: Registry[Callable[[Path], set[str]]] = Registry("task data format")
+LANGUAGE_LISTERS: Registry[Callable[[Path], set[str]]] = Registry(
+    "task data format", loader=_load_published
+)
 
 
 def languages_in(fmt: str, path: Path) -> set[str]:

@@ -9,6 +9,7 @@ chrF++ or exact match after normalization (eval/metrics.py).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,8 +48,8 @@ def build_gen_instances(
     out = []
     for item in items:
         try:
-            prompt = template.prompt_for(key).format(**item)
-            reference = template.answer_of(item)
+            prompt = template.render_prompt(item, key)
+            reference = template.reference_of(item)
         except (KeyError, ValueError, IndexError, TypeError):
             skipped["bad_item"] += 1
             continue
@@ -126,11 +127,22 @@ def load_generative_task(
     return out, dict(skipped)
 
 
+def extract_answer(pattern: str, text: str) -> str:
+    """The first match's first group (the whole match without groups), or "[invalid]"
+    (lm-eval's regex filter with take_first)."""
+    match = re.search(pattern, text)
+    if match is None:
+        return "[invalid]"
+    return match.group(1) if match.groups() else match.group(0)
+
+
 def score_generations(
     template: TaskTemplate, instances: Sequence[GenInstance], generations: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
     """Per evaluation key: the metric with its 95% CI, and n."""
     by_key: dict[str, tuple[list[str], list[str]]] = {}
+    if template.extract:
+        generations = [extract_answer(template.extract, g) for g in generations]
     for inst, text in zip(instances, generations, strict=True):
         preds, refs = by_key.setdefault(inst.lang, ([], []))
         preds.append(text)

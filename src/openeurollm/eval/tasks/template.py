@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from openeurollm.errors import RecipeError
 
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
 
 class TaskTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -43,6 +45,13 @@ class TaskTemplate(BaseModel):
     max_gen_toks: int = Field(64, ge=1)
     metric: Literal["chrf++", "exact_match"] = "exact_match"
     pair_with: str | None = None
+    # Few-shot examples show this instead of `target` (GSM8K: the worked solution).
+    fewshot_target: str | None = None
+    # A regex whose first group is the answer in the generation (else "[invalid]").
+    extract: str | None = None
+    # cloze: the choices' texts are scored; lettered: the prompt lists the choices as
+    # "A. ..." lines at its {options} field and the letters are scored.
+    formulation: Literal["cloze", "lettered"] = "cloze"
 
     @model_validator(mode="after")
     def _generation_needs_a_target(self) -> TaskTemplate:
@@ -53,19 +62,37 @@ class TaskTemplate(BaseModel):
     def prompt_for(self, lang: str) -> str:
         return self.prompt_by_language.get(lang, self.prompt)
 
-    def choices_of(self, item: dict[str, Any]) -> list[str]:
+    def texts_of(self, item: dict[str, Any]) -> list[str]:
         return list(self.choices) if self.choices is not None else list(item["choices"])
+
+    def choices_of(self, item: dict[str, Any]) -> list[str]:
+        """What is scored: the choices' texts (cloze) or their letters (lettered)."""
+        texts = self.texts_of(item)
+        return list(LETTERS[: len(texts)]) if self.formulation == "lettered" else texts
+
+    def render_prompt(self, item: dict[str, Any], lang: str) -> str:
+        """The item's prompt; {options} is the lettered list of choices, or empty (cloze)."""
+        options = ""
+        if self.formulation == "lettered":
+            options = "".join(f"{LETTERS[i]}. {t}\n" for i, t in enumerate(self.texts_of(item)))
+        return self.prompt_for(lang).format(**{**item, "options": options})
 
     def answer_of(self, item: dict[str, Any]) -> str:
         """The answer text a few-shot example shows (a choice, or the reference)."""
         if self.output_type == "generate_until":
-            return str(self.target).format(**item)  # type: ignore[union-attr]
+            return str(self.fewshot_target or self.target).format(**item)
         return self.choices_of(item)[self.gold_of(item)]
 
     def gold_of(self, item: dict[str, Any]) -> int:
         if self.choices is not None and self.answer_field:
-            return self.choices.index(item[self.answer_field])
+            value = item[self.answer_field]
+            # a label's text, or its index (XNLI's 0/1/2)
+            return value if isinstance(value, int) else self.choices.index(value)
         return int(item["answer"])
+
+    def reference_of(self, item: dict[str, Any]) -> str:
+        """The reference a generation is scored against."""
+        return str(self.target).format(**item)
 
 
 def builtin_templates() -> list[str]:
