@@ -400,17 +400,24 @@ class TrainConfig(Section):
 
 
 class TaskSpec(Section):
-    """One multiple-choice task, generated for each of the run's languages found in its data."""
+    """One task (multiple choice or generation), generated for each of the run's languages
+    found in its data."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     path: str  # data file or folder (relative to the recipe)
     # Built-in template name (mc_jsonl: generic JSONL {id, lang, question, choices, answer};
-    # sib200: SIB-200 folder) or a path to a YAML template.
+    # sib200: SIB-200 folder; translation, qa_jsonl; the published suites belebele,
+    # global_mmlu, include, arcx, hellaswagx, mmlux, truthfulqax, gsm8kx, xnli, flores200)
+    # or a path to a YAML template.
     template: str = "mc_jsonl"
     num_fewshot: int = Field(0, ge=0)
     seed: int | None = None  # few-shot example choice; None: run.seed
     limit: PositiveInt | None = None  # at most this many items per language
     languages: list[str] | None = None  # None: the run's languages (curate.languages)
+    # Override the template's multiple-choice formulation (cloze: choice texts scored;
+    # lettered: "A. ..." options in the prompt, letters scored) and headline normalization.
+    formulation: Literal["cloze", "lettered"] | None = None
+    normalization: Literal["none", "chars", "bytes", "tokens"] | None = None
 
     @field_validator("languages")
     @classmethod

@@ -66,6 +66,11 @@ def test_eval_stage_writes_results_and_record(tmp_path: Path) -> None:
     mc = record["tasks"]["mc"]
     assert mc["source"] == "openeurollm" and sorted(mc["per_language"]) == ["de", "en"]
     assert all(s["n"] == 5 for s in mc["per_language"].values())
+    for s in mc["per_language"].values():  # score, its interval and the chance level
+        assert s["metric"] == "acc" and s["value"] == s["acc"] and s["chance"] == 0.5
+        assert s["ci_method"] == "analytic" and s["ci95"][0] <= s["value"] <= s["ci95"][1]
+    assert mc["aggregate"]["macro"]["languages"] == ["de", "en"]
+    assert mc["missing_languages"] == ["fr"]  # asked for, no data: reported, not scored
     # the learning curve: the checkpoint at step 3, then the final weights at the final step
     curves = results["checkpoints"]
     assert sorted(curves) == ["de", "en"]

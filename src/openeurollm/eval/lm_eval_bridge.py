@@ -241,7 +241,8 @@ def run_lm_eval(
 
 def run_lm_eval_for_stage(ctx, model, tok, tasks, window: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """From the eval stage: export the model to a scratch HF folder, run every task."""
-    from openeurollm.eval.tasks import load_task, load_template
+    from openeurollm.eval.run import resolve_template
+    from openeurollm.eval.tasks import load_task
     from openeurollm.release.hf_export import export_hf
 
     scratch = ctx.out / ".stage-lm-eval"
@@ -252,7 +253,7 @@ def run_lm_eval_for_stage(ctx, model, tok, tasks, window: int) -> dict[str, Any]
     out = {}
     try:
         for t in tasks:
-            template = load_template(t.template, ctx.recipe.base_dir)
+            template = resolve_template(t, ctx.recipe.base_dir)
             per_lang, _ = load_task(
                 template, t.path, t.languages, t.num_fewshot, t.seed, t.limit, t.name
             )

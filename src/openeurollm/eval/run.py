@@ -14,6 +14,7 @@ import torch
 from openeurollm.data.docstore import read_documents
 from openeurollm.eval.bpb import bits_per_byte
 from openeurollm.eval.generation import our_generator
+from openeurollm.eval.metrics import macro_mean_with_ci
 from openeurollm.eval.scorer import Scorer
 from openeurollm.eval.tasks import load_task, load_template, score_instances, summarize
 from openeurollm.eval.tasks.generative import GenInstance, score_generations
@@ -35,6 +36,34 @@ class TaskRun:
     num_fewshot: int
     seed: int
     limit: int | None
+    formulation: str | None = None  # overrides the template's, when set
+    normalization: str | None = None
+
+
+def resolve_template(task: TaskRun, base_dir: Path | None = None) -> TaskTemplate:
+    """The task's template with the recipe's overrides applied."""
+    template = load_template(task.template, base_dir)
+    overrides = {k: v for k, v in (("formulation", task.formulation),
+                                   ("normalization", task.normalization)) if v is not None}  # fmt: skip
+    return template.model_copy(update=overrides) if overrides else template
+
+
+def missing_languages(task: TaskRun, keys: Sequence[str]) -> list[str]:
+    """Requested languages that the task's data does not cover (reported, never scored 0)."""
+    covered = {part for key in keys for part in key.split("-")}
+    return sorted(set(task.languages) - covered)
+
+
+def aggregates(per_language: dict[str, dict[str, Any]], pivot: str | None = None) -> dict[str, Any]:
+    """The EU aggregate: the macro mean over languages with its interval ("macro"); a
+    translation task gets one per direction ("from_en" over en-xx, "into_en" over xx-en)."""
+    if not pivot:
+        return {"macro": macro_mean_with_ci(per_language)}
+    groups: dict[str, dict[str, dict[str, Any]]] = {f"from_{pivot}": {}, f"into_{pivot}": {}}
+    for key, entry in per_language.items():
+        direction = f"from_{pivot}" if key.startswith(f"{pivot}-") else f"into_{pivot}"
+        groups[direction][key] = entry
+    return {name: macro_mean_with_ci(entries) for name, entries in groups.items()}
 
 
 def heldout_texts(
@@ -62,7 +91,7 @@ def run_bpb(
 def run_task(
     scorer: Scorer, tok: TextTokenizer, task: TaskRun, base_dir: Path | None = None
 ) -> dict[str, Any]:
-    template = load_template(task.template, base_dir)
+    template = resolve_template(task, base_dir)
     per_lang, skipped = load_task(
         template, task.path, task.languages, task.num_fewshot, task.seed, task.limit, task.name
     )
@@ -70,13 +99,14 @@ def run_task(
         return _run_generative(scorer, tok, task, template, per_lang, skipped)  # type: ignore[arg-type]
     instances = [inst for lang in sorted(per_lang) for inst in per_lang[lang]]
     t0 = time.monotonic()
+    counts: list[list[int]] = []
     lls = (
-        score_instances(scorer, tok.encode_batch, instances, tok.eos_id, desc=task.name)
+        score_instances(scorer, tok.encode_batch, instances, tok.eos_id, task.name, counts)
         if instances
         else []
     )
     seconds = time.monotonic() - t0
-    results = summarize(instances, lls)
+    results = summarize(instances, lls, counts, template.normalization)
     log.info(
         "eval %s: %d items in %d languages, %d choices scored in %.1fs",
         task.name,
@@ -88,9 +118,14 @@ def run_task(
     return {
         "source": SOURCE,
         "template": template.name,
+        "output_type": template.output_type,
+        "formulation": template.formulation,
+        "normalization": template.normalization,
         "num_fewshot": task.num_fewshot,
         "seed": task.seed,
         "per_language": results,
+        "aggregate": aggregates(results),
+        "missing_languages": missing_languages(task, list(results)),
         "skipped": skipped,
         "seconds": round(seconds, 3),
     }
@@ -122,7 +157,9 @@ def _run_generative(
         "output_type": template.output_type,
         "num_fewshot": task.num_fewshot,
         "seed": task.seed,
-        "per_language": score_generations(template, instances, texts),
+        "per_language": (scores := score_generations(template, instances, texts)),
+        "aggregate": aggregates(scores, template.pair_with),
+        "missing_languages": missing_languages(task, list(scores)),
         "skipped": skipped,
         "seconds": round(seconds, 3),
         "examples": [

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openeurollm.eval.metrics import mean_with_ci
 from openeurollm.eval.scorer import Scorer, split_pair_tokens
 from openeurollm.eval.tasks.fewshot import with_fewshot
 from openeurollm.eval.tasks.formats import FORMATS, Item, languages_in
@@ -146,8 +147,10 @@ def score_instances(
     instances: Sequence[MCInstance],
     empty_context_id: int,
     desc: str = "mc",
+    token_counts: list[list[int]] | None = None,
 ) -> list[list[float]]:
-    """Log-likelihood of every choice of every instance, all scored in shared batches."""
+    """Log-likelihood of every choice of every instance, all scored in shared batches.
+    `token_counts`, when given, receives each choice's number of scored tokens."""
     pairs = [(inst.context, cont) for inst in instances for cont in inst.continuations]
     requests = split_pair_tokens(encode_batch, pairs, empty_context_id)
     # The choices of one item share its context tokens: score them in one shared pass.
@@ -157,6 +160,8 @@ def score_instances(
         reqs = requests[i : i + k]
         ctx = reqs[0][0][: len(reqs[0][0]) - reqs[0][1]]
         groups.append((ctx, [tokens[len(tokens) - n :] for tokens, n in reqs]))
+        if token_counts is not None:
+            token_counts.append([n for _, n in reqs])
         i += k
     scores = scorer.score_choices(groups, desc=desc)
     return [[s.logprob for s in group] for group in scores]
@@ -166,31 +171,53 @@ def _first_argmax(values: Sequence[float]) -> int:
     return max(range(len(values)), key=lambda j: (values[j], -j))
 
 
-def _stderr(hits: list[float]) -> float:
-    n = len(hits)
-    if n < 2:
-        return float("nan")
-    mean = sum(hits) / n
-    return math.sqrt(sum((h - mean) ** 2 for h in hits) / (n - 1) / n)
+# Headline metric per normalization of the summed log-likelihood: none (lm-eval `acc`), by
+# characters of the choice (lm-eval `acc_norm`, lighteval "char"), by its UTF-8 bytes
+# (lm-eval `acc_bytes`), by its tokens (lighteval "token").
+NORMALIZED_METRICS = {
+    "none": "acc",
+    "chars": "acc_norm",
+    "bytes": "acc_bytes",
+    "tokens": "acc_tokens",
+}
 
 
 def summarize(
-    instances: Sequence[MCInstance], lls: Sequence[Sequence[float]]
+    instances: Sequence[MCInstance],
+    lls: Sequence[Sequence[float]],
+    token_counts: Sequence[Sequence[int]] | None = None,
+    normalization: str = "none",
 ) -> dict[str, dict[str, Any]]:
-    """Per-language acc, acc_norm (per character of the choice), their standard errors, n."""
-    hits: dict[str, list[float]] = defaultdict(list)
-    hits_norm: dict[str, list[float]] = defaultdict(list)
-    for inst, ll in zip(instances, lls, strict=True):
-        norm = [v / max(len(c), 1) for v, c in zip(ll, inst.choices, strict=True)]
-        hits[inst.lang].append(float(_first_argmax(ll) == inst.gold))
-        hits_norm[inst.lang].append(float(_first_argmax(norm) == inst.gold))
-    return {
-        lang: {
-            "acc": sum(hits[lang]) / len(hits[lang]),
-            "acc_norm": sum(hits_norm[lang]) / len(hits_norm[lang]),
-            "acc_stderr": _stderr(hits[lang]),
-            "acc_norm_stderr": _stderr(hits_norm[lang]),
-            "n": len(hits[lang]),
+    """Per language: accuracy under every normalization with its standard error, the chance
+    level (mean of 1/choices), and the headline `value` (the chosen normalization) with its
+    95% interval (analytic, eval/metrics.py)."""
+    hits: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    chance: dict[str, list[float]] = defaultdict(list)
+    counts = token_counts if token_counts is not None else [None] * len(instances)
+    for inst, ll, ntok in zip(instances, lls, counts, strict=True):
+        divisors = {
+            "acc": [1] * len(ll),
+            "acc_norm": [max(len(c), 1) for c in inst.choices],
+            "acc_bytes": [max(len(c.encode("utf-8")), 1) for c in inst.choices],
         }
-        for lang in sorted(hits)
-    }
+        if ntok is not None:
+            divisors["acc_tokens"] = [max(n, 1) for n in ntok]
+        for metric, div in divisors.items():
+            pick = _first_argmax([v / d for v, d in zip(ll, div, strict=True)])
+            hits[inst.lang][metric].append(float(pick == inst.gold))
+        chance[inst.lang].append(1 / len(inst.choices))
+    headline = NORMALIZED_METRICS[normalization]
+    out = {}
+    for lang in sorted(hits):
+        entry: dict[str, Any] = {}
+        for metric, values in hits[lang].items():
+            stats = mean_with_ci(values)
+            entry[metric] = stats["value"]
+            entry[f"{metric}_stderr"] = stats["stderr"] if stats["stderr"] is not None else math.nan
+        head = mean_with_ci(hits[lang][headline]) if headline in hits[lang] else None
+        if head is None:
+            raise ValueError(f"normalization {normalization!r} needs token counts")
+        entry.update(metric=headline, **head)
+        entry["chance"] = sum(chance[lang]) / len(chance[lang])
+        out[lang] = entry
+    return out

@@ -52,6 +52,9 @@ class TaskTemplate(BaseModel):
     # cloze: the choices' texts are scored; lettered: the prompt lists the choices as
     # "A. ..." lines at its {options} field and the letters are scored.
     formulation: Literal["cloze", "lettered"] = "cloze"
+    # Which accuracy is the headline: summed log-likelihood (none) or divided by the
+    # choice's characters, UTF-8 bytes or tokens (all four are always recorded).
+    normalization: Literal["none", "chars", "bytes", "tokens"] = "none"
 
     @model_validator(mode="after")
     def _generation_needs_a_target(self) -> TaskTemplate:
@@ -71,11 +74,16 @@ class TaskTemplate(BaseModel):
         return list(LETTERS[: len(texts)]) if self.formulation == "lettered" else texts
 
     def render_prompt(self, item: dict[str, Any], lang: str) -> str:
-        """The item's prompt; {options} is the lettered list of choices, or empty (cloze)."""
+        """The item's prompt; {options} is the lettered list of choices, or empty (cloze).
+        A lettered prompt without {options} gets the list before its last line (the cue)."""
         options = ""
+        prompt = self.prompt_for(lang)
         if self.formulation == "lettered":
             options = "".join(f"{LETTERS[i]}. {t}\n" for i, t in enumerate(self.texts_of(item)))
-        return self.prompt_for(lang).format(**{**item, "options": options})
+            if "{options}" not in prompt:
+                head, sep, cue = prompt.rpartition("\n")
+                prompt = f"{head}{sep}{{options}}{cue}"
+        return prompt.format(**{**item, "options": options})
 
     def answer_of(self, item: dict[str, Any]) -> str:
         """The answer text a few-shot example shows (a choice, or the reference)."""

@@ -78,6 +78,8 @@ class EvalStage(Stage):
                 num_fewshot=t.num_fewshot,
                 seed=t.seed if t.seed is not None else recipe.run.seed,
                 limit=t.limit,
+                formulation=t.formulation,
+                normalization=t.normalization,
             )
             for t in cfg.tasks
         ]
@@ -107,6 +109,11 @@ class EvalStage(Stage):
         return _record(results)
 
 
+# Per task and language in the record: the headline metric's name, value, 95% interval and
+# its method, the chance level, n; acc/acc_norm (multiple choice) as before.
+_RECORDED = ("metric", "value", "ci95", "ci_method", "chance", "acc", "acc_norm", "n")
+
+
 def _record(results: dict[str, Any]) -> dict[str, Any]:
     """The manifest record: per-language headline numbers (details stay in results.json)."""
     bpb = results.get("bpb", {})
@@ -115,11 +122,14 @@ def _record(results: dict[str, Any]) -> dict[str, Any]:
         tasks[name] = {
             "source": body.get("source"),
             "template": body.get("template"),
+            "output_type": body.get("output_type"),
             "num_fewshot": body.get("num_fewshot"),
             "per_language": {
-                lang: {k: s.get(k) for k in ("acc", "acc_norm", "n")}
+                lang: {k: s.get(k) for k in _RECORDED if k in s}
                 for lang, s in body.get("per_language", {}).items()
             },
+            "aggregate": body.get("aggregate"),
+            "missing_languages": body.get("missing_languages"),
         }
     return {
         "languages": sorted(bpb),
