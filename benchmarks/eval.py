@@ -139,9 +139,7 @@ def main() -> None:
         template = load_template("sib200")
         task = TaskRun("sib200", "sib200", sib, langs, args.fewshot, 1234, None)
     # The lm-eval side's task files (written once, outside the timer, like our template).
-    per_lang, _ = load_task(
-        template, task.path, langs, task.num_fewshot, task.seed, task.limit, task.name
-    )
+    per_lang, _ = load_task(template, task.path, langs, task.num_fewshot, task.seed, task.limit)
     names = write_task_files(task.name, per_lang, work / "tasks", template)
     instances = [i for key in sorted(per_lang) for i in per_lang[key]]
     requests = len(instances) if generate else sum(len(i.choices) for i in instances)

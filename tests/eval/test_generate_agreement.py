@@ -47,7 +47,7 @@ def test_generations_and_scores_equal_lm_eval(trained, shared_data: Path, tmp_pa
     generations: dict[tuple[str, str], list[str]] = {}
     for name, t in tasks.items():
         template = load_template(t.template)
-        per_key, _ = load_task(template, t.path, t.languages, t.num_fewshot, t.seed, t.limit, name)
+        per_key, _ = load_task(template, t.path, t.languages, t.num_fewshot, t.seed, t.limit)
         per_keys[name] = per_key
         for lm_name, key in write_task_files(
             name, per_key, tmp_path / "lm" / "tasks", template

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def test_sib200_generated_per_language(shared_data: Path) -> None:
     assert quoted and all("\t" not in i.context for i in quoted)
 
 
-def test_fewshot_is_seeded_and_independent_of_order(shared_data: Path) -> None:
+def test_fewshot_is_seeded_and_follows_lm_eval_sampling(shared_data: Path) -> None:
     template = load_template("sib200")
     a, _ = load_task(template, shared_data / "sib200", ["fr"], num_fewshot=3, seed=7, limit=20)
     b, _ = load_task(template, shared_data / "sib200", ["fr"], num_fewshot=3, seed=7, limit=20)
@@ -49,15 +50,22 @@ def test_fewshot_is_seeded_and_independent_of_order(shared_data: Path) -> None:
     assert [i.context for i in a["fr"]] != [i.context for i in c["fr"]]
     first = a["fr"][0]
     assert first.context.count("\n\n") == 3 and first.context.endswith("\nTopic:")
-    # the examples of an item depend on the item, not on which other items are evaluated
+    # lm-eval's default sampler: one Random(seed) per task; per item in order, k + 1 drawn
+    # from the split and the item itself dropped; a limit keeps a prefix, same examples
     items = [
         {"id": str(k), "question": f"q{k}", "choices": ["a", "b"], "answer": k % 2}
         for k in range(10)
     ]
     mc = load_template("mc_jsonl")
     full = build_instances(mc, items, "en", num_fewshot=2, seed=1)
-    part = build_instances(mc, items[5:], "en", num_fewshot=2, pool=items, seed=1)
-    assert full[5:] == part
+    assert build_instances(mc, items, "en", num_fewshot=2, seed=1, limit=4) == full[:4]
+    rng = random.Random(1)
+    for item, inst in zip(items, full, strict=True):
+        examples = [x for x in rng.sample(items, 3) if x != item][:2]
+        shown = [
+            f"Question: {x['question']}\nAnswer: {x['choices'][x['answer']]}" for x in examples
+        ]
+        assert inst.context == "\n\n".join([*shown, f"Question: {item['question']}\nAnswer:"])
     assert all(f"Question: q{k}\n" not in full[k].context[:-20] for k in range(10))
 
 

@@ -254,9 +254,7 @@ def run_lm_eval_for_stage(ctx, model, tok, tasks, window: int) -> dict[str, Any]
     try:
         for t in tasks:
             template = resolve_template(t, ctx.recipe.base_dir)
-            per_lang, _ = load_task(
-                template, t.path, t.languages, t.num_fewshot, t.seed, t.limit, t.name
-            )
+            per_lang, _ = load_task(template, t.path, t.languages, t.num_fewshot, t.seed, t.limit)
             if per_lang:
                 entry = run_lm_eval(
                     hf_dir, t.name, per_lang, scratch / t.name, ctx.recipe.eval.batch_size,

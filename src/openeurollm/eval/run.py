@@ -93,7 +93,7 @@ def run_task(
 ) -> dict[str, Any]:
     template = resolve_template(task, base_dir)
     per_lang, skipped = load_task(
-        template, task.path, task.languages, task.num_fewshot, task.seed, task.limit, task.name
+        template, task.path, task.languages, task.num_fewshot, task.seed, task.limit
     )
     if template.output_type == "generate_until":
         return _run_generative(scorer, tok, task, template, per_lang, skipped)  # type: ignore[arg-type]

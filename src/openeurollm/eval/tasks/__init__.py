@@ -18,7 +18,7 @@ from typing import Any
 
 from openeurollm.eval.metrics import mean_with_ci
 from openeurollm.eval.scorer import Scorer, split_pair_tokens
-from openeurollm.eval.tasks.fewshot import with_fewshot
+from openeurollm.eval.tasks.fewshot import FewshotSampler, with_fewshot
 from openeurollm.eval.tasks.formats import FORMATS, Item, languages_in
 from openeurollm.eval.tasks.generative import GenInstance, load_generative_task
 from openeurollm.eval.tasks.template import TaskTemplate, load_template
@@ -58,16 +58,16 @@ def build_instances(
     num_fewshot: int = 0,
     pool: Sequence[Item] | None = None,
     seed: int = 1234,
-    task_name: str | None = None,
     skipped: Counter | None = None,
+    limit: int | None = None,
 ) -> list[MCInstance]:
-    """Instances for one language. `pool`: few-shot candidates (default: `items`, never the
-    item itself). The examples of an item depend only on (seed, task, language, item id)."""
+    """Instances for one language. `pool`: few-shot candidates from another split (default:
+    `items` themselves, never the item itself); chosen as eval/tasks/fewshot.py says."""
     skipped = skipped if skipped is not None else Counter()
-    name = task_name or template.name
-    pool_items = sorted(pool if pool is not None else items, key=lambda it: str(it["id"]))
+    sampler = FewshotSampler(pool if pool is not None else items, seed, pool is None)
     out = []
-    for item in items:
+    # `limit` keeps a prefix of the items; the pool stays the whole split (as in lm-eval)
+    for item in items[:limit] if limit is not None else items:
         try:
             prompt = template.render_prompt(item, lang)
             choices = tuple(template.choices_of(item))
@@ -75,7 +75,7 @@ def build_instances(
         except (KeyError, ValueError, IndexError, TypeError):
             skipped["bad_item"] += 1
             continue
-        context = with_fewshot(template, prompt, item, lang, pool_items, num_fewshot, seed, name)
+        context = with_fewshot(template, prompt, lang, sampler.sample(item, num_fewshot))
         out.append(
             MCInstance(
                 id=str(item["id"]),
@@ -96,13 +96,12 @@ def load_task(
     num_fewshot: int = 0,
     seed: int = 1234,
     limit: int | None = None,
-    task_name: str | None = None,
 ) -> tuple[dict[str, list[MCInstance]], dict[str, int]]:
     """Instances per language (languages without data are left out) and skip counts.
     Generative templates give GenInstances, keyed by language or translation direction."""
     if template.output_type == "generate_until":
         return load_generative_task(  # type: ignore[return-value]
-            template, path, languages, num_fewshot, seed, limit, task_name
+            template, path, languages, num_fewshot, seed, limit
         )
     reader = FORMATS.get(template.format)
     available = languages_in(template.format, path)
@@ -117,11 +116,7 @@ def load_task(
             if template.fewshot_split and num_fewshot
             else None
         )
-        if limit is not None:
-            items = items[:limit]
-        inst = build_instances(
-            template, items, lang, num_fewshot, pool, seed, task_name or template.name, skipped
-        )
+        inst = build_instances(template, items, lang, num_fewshot, pool, seed, skipped, limit)
         if inst:
             out[lang] = inst
     return out, dict(skipped)

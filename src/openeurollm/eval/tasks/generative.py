@@ -18,7 +18,7 @@ from typing import Any
 
 from openeurollm.errors import InputError
 from openeurollm.eval.metrics import chrf_pp_with_ci, exact_match, mean_with_ci
-from openeurollm.eval.tasks.fewshot import with_fewshot
+from openeurollm.eval.tasks.fewshot import FewshotSampler, with_fewshot
 from openeurollm.eval.tasks.formats import FORMATS, Item, languages_in
 from openeurollm.eval.tasks.languages import language_name
 from openeurollm.eval.tasks.template import TaskTemplate
@@ -39,21 +39,21 @@ def build_gen_instances(
     num_fewshot: int = 0,
     pool: Sequence[Item] | None = None,
     seed: int = 1234,
-    task_name: str | None = None,
     skipped: Counter | None = None,
+    limit: int | None = None,
 ) -> list[GenInstance]:
     skipped = skipped if skipped is not None else Counter()
-    name = task_name or template.name
-    pool_items = sorted(pool if pool is not None else items, key=lambda it: str(it["id"]))
+    sampler = FewshotSampler(pool if pool is not None else items, seed, pool is None)
     out = []
-    for item in items:
+    # `limit` keeps a prefix of the items; the pool stays the whole split (as in lm-eval)
+    for item in items[:limit] if limit is not None else items:
         try:
             prompt = template.render_prompt(item, key)
             reference = template.reference_of(item)
         except (KeyError, ValueError, IndexError, TypeError):
             skipped["bad_item"] += 1
             continue
-        context = with_fewshot(template, prompt, item, key, pool_items, num_fewshot, seed, name)
+        context = with_fewshot(template, prompt, key, sampler.sample(item, num_fewshot))
         out.append(GenInstance(str(item["id"]), key, context, reference))
     return out
 
@@ -90,7 +90,6 @@ def load_generative_task(
     num_fewshot: int = 0,
     seed: int = 1234,
     limit: int | None = None,
-    task_name: str | None = None,
 ) -> tuple[dict[str, list[GenInstance]], dict[str, int]]:
     """Instances per evaluation key; languages without data are left out."""
     reader = FORMATS.get(template.format)
@@ -117,11 +116,9 @@ def load_generative_task(
                 else {}
             )
         for key, items in keyed.items():
-            items = items[:limit] if limit is not None else items
             inst = build_gen_instances(
-                template, items, key, num_fewshot, pools.get(key), seed,
-                task_name or template.name, skipped,
-            )  # fmt: skip
+                template, items, key, num_fewshot, pools.get(key), seed, skipped, limit
+            )
             if inst:
                 out[key] = inst
     return out, dict(skipped)
