@@ -57,7 +57,7 @@ def _mc_spec(instances: Sequence[MCInstance]) -> tuple[list[dict[str, Any]], dic
     return records, spec
 
 
-def _generate_spec(
+def generate_spec(
     instances: Sequence[GenInstance], template: TaskTemplate
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     records = [{"id": i.id, "context": i.context, "reference": i.reference} for i in instances]
@@ -101,7 +101,7 @@ def write_task_files(
         if instances and isinstance(instances[0], GenInstance):
             if template is None:
                 raise ValueError("generative instances need their template")
-            records, body = _generate_spec(instances, template)  # type: ignore[arg-type]
+            records, body = generate_spec(instances, template)  # type: ignore[arg-type]
         else:
             records, body = _mc_spec(instances)  # type: ignore[arg-type]
         with atomic_open(data) as fh:
@@ -153,7 +153,7 @@ def offline_env(threads: int | None = None) -> dict[str, str]:
     return env
 
 
-def _scores(r: dict[str, Any], n: int) -> dict[str, Any]:
+def scores_in_our_names(r: dict[str, Any], n: int) -> dict[str, Any]:
     """lm-eval's result entry in our naming: acc/acc_norm, or the generative metric."""
     out: dict[str, Any] = {"n": n}
     for metric in ("acc", "acc_norm", "chrf++", "exact_match"):
@@ -175,14 +175,21 @@ def invoke_lm_eval(
     device: str = "cpu",
     threads: int | None = None,
     log_samples: bool = False,
+    fewshot_seed: int | None = None,
+    limit: int | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], list[str], float]:
     """One `lm_eval` process over task YAMLs already written to work/tasks: (its results
-    per task name, its logged samples per task name, the command, seconds)."""
+    per task name, its logged samples per task name, the command, seconds).
+    `fewshot_seed` seeds lm-eval's few-shot sampler; `limit` evaluates the first items."""
     cmd = lm_eval_command(
         hf_dir, list(task_names), work / "tasks", work / "out", batch_size, max_length, device
     )
     if log_samples:
         cmd.append("--log_samples")
+    if fewshot_seed is not None:  # python, numpy, torch, few-shot sampler
+        cmd += ["--seed", f"0,1234,1234,{fewshot_seed}"]
+    if limit is not None:
+        cmd += ["--limit", str(limit)]
     t0 = time.monotonic()
     done = subprocess.run(cmd, env=offline_env(threads), capture_output=True, text=True)
     seconds = time.monotonic() - t0
@@ -226,7 +233,7 @@ def run_lm_eval(
     results, _, cmd, seconds = invoke_lm_eval(
         hf_dir, list(names), work, batch_size, max_length, device, threads
     )
-    per_language = {lang: _scores(results[name], len(per_lang[lang]))
+    per_language = {lang: scores_in_our_names(results[name], len(per_lang[lang]))
                     for name, lang in names.items()}  # fmt: skip
     return {
         "source": SOURCE,

@@ -20,7 +20,7 @@ from openeurollm.eval.metrics import mean_with_ci
 from openeurollm.eval.scorer import Scorer, split_pair_tokens
 from openeurollm.eval.tasks.fewshot import FewshotSampler, with_fewshot
 from openeurollm.eval.tasks.formats import FORMATS, Item, languages_in
-from openeurollm.eval.tasks.generative import GenInstance, load_generative_task
+from openeurollm.eval.tasks.generative import GenInstance, build_gen_instances, task_items
 from openeurollm.eval.tasks.template import TaskTemplate, load_template
 
 __all__ = [
@@ -96,29 +96,16 @@ def load_task(
     num_fewshot: int = 0,
     seed: int = 1234,
     limit: int | None = None,
-) -> tuple[dict[str, list[MCInstance]], dict[str, int]]:
+) -> tuple[dict[str, list[Any]], dict[str, int]]:
     """Instances per language (languages without data are left out) and skip counts.
     Generative templates give GenInstances, keyed by language or translation direction."""
-    if template.output_type == "generate_until":
-        return load_generative_task(  # type: ignore[return-value]
-            template, path, languages, num_fewshot, seed, limit
-        )
-    reader = FORMATS.get(template.format)
-    available = languages_in(template.format, path)
     skipped: Counter = Counter()
-    out: dict[str, list[MCInstance]] = {}
-    for lang in languages:
-        if lang not in available:
-            continue
-        items = reader(path, lang, template.split, skipped)
-        pool = (
-            reader(path, lang, template.fewshot_split, Counter())
-            if template.fewshot_split and num_fewshot
-            else None
-        )
-        inst = build_instances(template, items, lang, num_fewshot, pool, seed, skipped, limit)
+    build = build_gen_instances if template.output_type == "generate_until" else build_instances
+    out: dict[str, list[Any]] = {}
+    for key, (items, pool) in task_items(template, path, languages, num_fewshot, skipped).items():
+        inst = build(template, items, key, num_fewshot, pool, seed, skipped, limit)  # type: ignore[arg-type]
         if inst:
-            out[lang] = inst
+            out[key] = inst
     return out, dict(skipped)
 
 

@@ -83,45 +83,42 @@ def translation_pairs(
     return out
 
 
-def load_generative_task(
+def task_items(
     template: TaskTemplate,
     path: Path,
     languages: Sequence[str],
     num_fewshot: int = 0,
-    seed: int = 1234,
-    limit: int | None = None,
-) -> tuple[dict[str, list[GenInstance]], dict[str, int]]:
-    """Instances per evaluation key; languages without data are left out."""
+    skipped: Counter | None = None,
+) -> dict[str, tuple[list[Item], list[Item] | None]]:
+    """Per evaluation key: the evaluated split's items and the few-shot pool (None: the
+    evaluated split itself). Languages without data are left out. Translation templates
+    pair every language with `pair_with`, both directions."""
     reader = FORMATS.get(template.format)
     available = languages_in(template.format, path)
-    skipped: Counter = Counter()
-    out: dict[str, list[GenInstance]] = {}
+    skipped = skipped if skipped is not None else Counter()
+    want_pool = bool(template.fewshot_split and num_fewshot)
+    out: dict[str, tuple[list[Item], list[Item] | None]] = {}
     for lang in languages:
         if lang not in available:
             continue
         if template.pair_with:
-            if lang == template.pair_with or template.pair_with not in available:
+            pivot = template.pair_with
+            if lang == pivot or pivot not in available:
                 continue
-            keyed = translation_pairs(reader, path, template.pair_with, lang, template.split)
+            keyed = translation_pairs(reader, path, pivot, lang, template.split)
             pools = (
-                translation_pairs(reader, path, template.pair_with, lang, template.fewshot_split)
-                if template.fewshot_split and num_fewshot
+                translation_pairs(reader, path, pivot, lang, template.fewshot_split)
+                if want_pool
                 else {}
             )
         else:
             keyed = {lang: reader(path, lang, template.split, skipped)}
             pools = (
-                {lang: reader(path, lang, template.fewshot_split, Counter())}
-                if template.fewshot_split and num_fewshot
-                else {}
+                {lang: reader(path, lang, template.fewshot_split, Counter())} if want_pool else {}
             )
         for key, items in keyed.items():
-            inst = build_gen_instances(
-                template, items, key, num_fewshot, pools.get(key), seed, skipped, limit
-            )
-            if inst:
-                out[key] = inst
-    return out, dict(skipped)
+            out[key] = (items, pools.get(key))
+    return out
 
 
 def extract_answer(pattern: str, text: str) -> str:
