@@ -1,6 +1,7 @@
 """Generative tasks agree with lm-evaluation-harness's `generate_until` (HF backend, offline,
 on the exported model): the same greedy text for every prompt, and the same chrF++ and exact
-match. One lm_eval process runs translation (NTREX, both directions) and short-answer QA."""
+match. One lm_eval process runs translation (NTREX, both directions) and short-answer QA on
+our prompts, and the translation task again with lm-eval building the 1-shot prompts."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from openeurollm.eval.lm_eval_bridge import invoke_lm_eval, write_task_files
+from openeurollm.eval.lm_eval_native import write_native_task_files
 from openeurollm.eval.run import TaskRun, run_task
 from openeurollm.eval.scorer import Scorer
 from openeurollm.eval.tasks import load_task, load_template
+from openeurollm.eval.tasks.generative import task_items
 from openeurollm.tokenizer.encoder import TextTokenizer
 
 MAX_LENGTH = 256
@@ -55,9 +58,21 @@ def test_generations_and_scores_equal_lm_eval(trained, shared_data: Path, tmp_pa
             names[lm_name] = (name, key)
         gen = scorer_generations(model, tok, per_key, template)
         generations.update({(name, k): v for k, v in gen.items()})
+    # the same translation task once more, lm-eval building the 1-shot prompts itself
+    native = write_native_task_files(
+        "native", load_template("translation"),
+        task_items(load_template("translation"), shared_data / "ntrex", ["en", "de"], 1),
+        tmp_path / "lm" / "tasks", 1,
+    )  # fmt: skip
     results, samples, _, _ = invoke_lm_eval(
-        hf_dir, list(names), tmp_path / "lm", 8, MAX_LENGTH, threads=1, log_samples=True
-    )
+        hf_dir, [*names, *native], tmp_path / "lm", 8, MAX_LENGTH, threads=1,
+        log_samples=True, fewshot_seed=3, limit=3,
+    )  # fmt: skip
+    for lm_name, key in native.items():
+        assert (
+            abs(results[lm_name]["chrf++,none"] - ours["ntrex"]["per_language"][key]["value"])
+            <= 0.5
+        )
     for lm_name, (name, key) in names.items():
         theirs = [
             s["filtered_resps"][0] for s in sorted(samples[lm_name], key=lambda s: s["doc_id"])

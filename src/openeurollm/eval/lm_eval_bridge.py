@@ -244,31 +244,3 @@ def run_lm_eval(
         "seconds": round(seconds, 3),
         "command": " ".join(cmd[1:]),
     }
-
-
-def run_lm_eval_for_stage(ctx, model, tok, tasks, window: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """From the eval stage: export the model to a scratch HF folder, run every task."""
-    from openeurollm.eval.run import resolve_template
-    from openeurollm.eval.tasks import load_task
-    from openeurollm.release.hf_export import export_hf
-
-    scratch = ctx.out / ".stage-lm-eval"
-    shutil.rmtree(scratch, ignore_errors=True)
-    hf_dir = scratch / "hf"
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    export_hf(state, model.args, ctx.input("tokenizer") / "tokenizer.json", hf_dir)
-    out = {}
-    try:
-        for t in tasks:
-            template = resolve_template(t, ctx.recipe.base_dir)
-            per_lang, _ = load_task(template, t.path, t.languages, t.num_fewshot, t.seed, t.limit)
-            if per_lang:
-                entry = run_lm_eval(
-                    hf_dir, t.name, per_lang, scratch / t.name, ctx.recipe.eval.batch_size,
-                    window, template=template,
-                )  # fmt: skip
-                entry.update(template=template.name, num_fewshot=t.num_fewshot, seed=t.seed)
-                out[t.name + SUFFIX] = entry
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return out

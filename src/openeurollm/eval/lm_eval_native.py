@@ -21,6 +21,7 @@ import yaml
 
 from openeurollm.eval.lm_eval_bridge import (
     SOURCE,
+    SUFFIX,
     generate_spec,
     invoke_lm_eval,
     lm_eval_task_name,
@@ -150,3 +151,34 @@ def run_lm_eval_native(
         "seconds": round(seconds, 3),
         "command": " ".join(cmd[1:]),
     }
+
+
+def run_lm_eval_for_stage(ctx, model, tok, tasks, window: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """From the eval stage: export the model to a scratch HF folder, run every task with
+    lm-eval building its own prompts; entries are keyed "<task>@lm-eval"."""
+    import shutil
+
+    from openeurollm.eval.run import resolve_template
+    from openeurollm.eval.tasks.generative import task_items
+    from openeurollm.release.hf_export import export_hf
+
+    scratch = ctx.out / ".stage-lm-eval"
+    shutil.rmtree(scratch, ignore_errors=True)
+    hf_dir = scratch / "hf"
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    export_hf(state, model.args, ctx.input("tokenizer") / "tokenizer.json", hf_dir)
+    out = {}
+    try:
+        for t in tasks:
+            template = resolve_template(t, ctx.recipe.base_dir)
+            keyed = task_items(template, t.path, t.languages, t.num_fewshot)
+            if keyed:
+                entry = run_lm_eval_native(
+                    hf_dir, t.name, template, keyed, scratch / t.name, t.num_fewshot, t.seed,
+                    t.limit, ctx.recipe.eval.batch_size, window,
+                )  # fmt: skip
+                entry.update(template=template.name, num_fewshot=t.num_fewshot, seed=t.seed)
+                out[t.name + SUFFIX] = entry
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return out

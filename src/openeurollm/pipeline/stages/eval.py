@@ -99,7 +99,7 @@ class EvalStage(Stage):
             )
 
         if cfg.lm_eval and tasks:
-            from openeurollm.eval.lm_eval_bridge import run_lm_eval_for_stage
+            from openeurollm.eval.lm_eval_native import run_lm_eval_for_stage
 
             results["tasks"].update(run_lm_eval_for_stage(ctx, model, tok, tasks, window))
 
