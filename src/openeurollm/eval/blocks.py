@@ -43,6 +43,21 @@ class KVCache:
         self.values = [v.index_select(0, rows) for v in self.values]
 
 
+def _grouped_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """Attention for q (b, heads, t, hd) over k/v (b, kv_heads, keys, hd), heads sharing a
+    key/value head in groups of rep (the model's repeat_interleave layout). The queries of a
+    group are stacked as rows instead of copying the cache rep times at every step."""
+    b, heads, t, hd = q.shape
+    rep = heads // k.shape[1]
+    if rep == 1:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    grouped = q.reshape(b, k.shape[1], rep * t, hd)
+    y = F.scaled_dot_product_attention(grouped, k, v, attn_mask=mask.repeat(1, 1, rep, 1))
+    return y.reshape(b, heads, t, hd)
+
+
 def hidden_states_at(
     model: nn.Module,
     tokens: torch.Tensor,
@@ -73,10 +88,7 @@ def hidden_states_at(
             cache.keys[i][:, :, start : start + t] = k
             cache.values[i][:, :, start : start + t] = v
             k, v = cache.keys[i][:, :, : start + t], cache.values[i][:, :, : start + t]
-        if att.n_kv_heads != att.n_heads:
-            rep = att.n_heads // att.n_kv_heads
-            k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        y = _grouped_attention(q, k, v, mask)
         h = h + att.wo(y.transpose(1, 2).reshape(b, t, att.n_heads * att.hd))
         h = h + layer.feed_forward(layer.ffn_norm(h))
     if cache is not None:
