@@ -100,6 +100,7 @@ def write_native_task_files(
         }
         if template.output_type == "generate_until":
             _, body = generate_spec([], template)
+            del body["doc_to_text"]  # ours is the Jinja prompt above, not a prebuilt context
             body.update(doc_to_target="_reference", fewshot_config={"doc_to_target": "_answer"})
         else:
             body = {
