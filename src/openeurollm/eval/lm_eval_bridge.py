@@ -104,9 +104,7 @@ def write_task_files(
             records, body = generate_spec(instances, template)  # type: ignore[arg-type]
         else:
             records, body = _mc_spec(instances)  # type: ignore[arg-type]
-        with atomic_open(data) as fh:
-            for rec in records:
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        write_jsonl(data, records)
         spec = {
             "task": name,
             "dataset_path": "json",
@@ -116,10 +114,20 @@ def write_task_files(
             "num_fewshot": 0,  # our few-shot examples are already in the context
             "metadata": {"version": 1.0},
         }
-        with atomic_open(folder / f"{name}.yaml") as fh:
-            yaml.safe_dump(spec, fh, sort_keys=False, allow_unicode=True)
+        write_yaml(folder / f"{name}.yaml", spec)
         names[name] = lang
     return names
+
+
+def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    with atomic_open(path) as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+
+
+def write_yaml(path: Path, spec: dict[str, Any]) -> None:
+    with atomic_open(path) as fh:
+        yaml.safe_dump(spec, fh, sort_keys=False, allow_unicode=True)
 
 
 def lm_eval_command(

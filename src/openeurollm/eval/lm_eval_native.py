@@ -12,12 +12,9 @@ checks that the scores agree, zero- and few-shot.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from openeurollm.eval.lm_eval_bridge import (
     SOURCE,
@@ -27,10 +24,11 @@ from openeurollm.eval.lm_eval_bridge import (
     lm_eval_task_name,
     lm_eval_version,
     scores_in_our_names,
+    write_jsonl,
+    write_yaml,
 )
 from openeurollm.eval.tasks.formats import Item
 from openeurollm.eval.tasks.template import LETTERS, TaskTemplate
-from openeurollm.io.fileio import atomic_open
 
 _FIELD = re.compile(r"\{(\w+)\}")
 # The lettered option list, "A. text\n" per choice, as a Jinja loop over `_texts`.
@@ -63,12 +61,6 @@ def _record(template: TaskTemplate, item: Item) -> dict[str, Any] | None:
     return {**item, **extra}
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    with atomic_open(path) as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-
-
 def write_native_task_files(
     task: str,
     template: TaskTemplate,
@@ -83,10 +75,10 @@ def write_native_task_files(
         name = lm_eval_task_name(task, key)
         rows = [r for r in (_record(template, it) for it in items) if r is not None]
         files = {"test": folder / f"{name}.test.jsonl"}
-        _write_jsonl(files["test"], rows)
+        write_jsonl(files["test"], rows)
         if pool is not None:
             files["fewshot"] = folder / f"{name}.fewshot.jsonl"
-            _write_jsonl(files["fewshot"], [r for r in (_record(template, it) for it in pool) if r])
+            write_jsonl(files["fewshot"], [r for r in (_record(template, it) for it in pool) if r])
         spec: dict[str, Any] = {
             "task": name,
             "dataset_path": "json",
@@ -113,8 +105,7 @@ def write_native_task_files(
                 ],
             }
         spec.update(body, metadata={"version": 1.0})
-        with atomic_open(folder / f"{name}.yaml") as fh:
-            yaml.safe_dump(spec, fh, sort_keys=False, allow_unicode=True)
+        write_yaml(folder / f"{name}.yaml", spec)
         names[name] = key
     return names
 

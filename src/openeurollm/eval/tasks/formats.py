@@ -38,41 +38,44 @@ def _jsonl_files(path: Path) -> list[Path]:
     raise InputError(f"task data not found: {path}")
 
 
+def _nonblank_lines(file: Path) -> list[tuple[int, str]]:
+    """(line number, line) of a text file, blank lines left out."""
+    with open(file, encoding="utf-8") as fh:
+        return [(n, line) for n, line in enumerate(fh, start=1) if line.strip()]
+
+
 @FORMATS.register("mc_jsonl")
 def read_mc_jsonl(path: Path, lang: str, split: str | None, skipped: Counter) -> list[Item]:
     """Lines {id, lang, question, choices, answer}; `answer` is an index or a choice's text."""
     items: list[Item] = []
     for file in _jsonl_files(path):
-        with open(file, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    skipped["not_json"] += 1
-                    continue
-                if not isinstance(rec, dict) or rec.get("lang") != lang:
-                    continue
-                choices = rec.get("choices")
-                if not isinstance(choices, list) or len(choices) < 2:
-                    skipped["bad_choices"] += 1
-                    continue
-                choices = [str(c) for c in choices]
-                answer = rec.get("answer")
-                if isinstance(answer, str) and answer in choices:
-                    answer = choices.index(answer)
-                if not isinstance(answer, int) or not 0 <= answer < len(choices):
-                    skipped["bad_answer"] += 1
-                    continue
-                items.append(
-                    {
-                        **rec,
-                        "id": str(rec.get("id", f"{file.name}:{n}")),
-                        "choices": choices,
-                        "answer": answer,
-                    }
-                )
+        for n, line in _nonblank_lines(file):
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                skipped["not_json"] += 1
+                continue
+            if not isinstance(rec, dict) or rec.get("lang") != lang:
+                continue
+            choices = rec.get("choices")
+            if not isinstance(choices, list) or len(choices) < 2:
+                skipped["bad_choices"] += 1
+                continue
+            choices = [str(c) for c in choices]
+            answer = rec.get("answer")
+            if isinstance(answer, str) and answer in choices:
+                answer = choices.index(answer)
+            if not isinstance(answer, int) or not 0 <= answer < len(choices):
+                skipped["bad_answer"] += 1
+                continue
+            items.append(
+                {
+                    **rec,
+                    "id": str(rec.get("id", f"{file.name}:{n}")),
+                    "choices": choices,
+                    "answer": answer,
+                }
+            )
     return items
 
 
@@ -139,15 +142,12 @@ def require(rec: Any, fields: Sequence[str], file: Path, line: int) -> dict[str,
 def read_jsonl_records(file: Path, fields: Sequence[str]) -> list[tuple[int, dict[str, Any]]]:
     """(line number, record) of a JSONL file whose every record must have `fields`."""
     out = []
-    with open(file, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                raise InputError(f"{file}:{n}: not a JSON object") from None
-            out.append((n, require(rec, fields, file, n)))
+    for n, line in _nonblank_lines(file):
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            raise InputError(f"{file}:{n}: not a JSON object") from None
+        out.append((n, require(rec, fields, file, n)))
     return out
 
 
