@@ -9,7 +9,6 @@ the same definitions as lm-evaluation-harness.
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -195,7 +194,7 @@ def summarize(
         for metric, values in hits[lang].items():
             stats = mean_with_ci(values)
             entry[metric] = stats["value"]
-            entry[f"{metric}_stderr"] = stats["stderr"] if stats["stderr"] is not None else math.nan
+            entry[f"{metric}_stderr"] = stats["stderr"]  # None below 2 items (JSON has no NaN)
         head = mean_with_ci(hits[lang][headline]) if headline in hits[lang] else None
         if head is None:
             raise ValueError(f"normalization {normalization!r} needs token counts")
