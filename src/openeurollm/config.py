@@ -438,6 +438,9 @@ class EvalConfig(Section):
     batch_size: PositiveInt = 16
     # Bits per byte of every kept training checkpoint too (learning curves in the report).
     checkpoints: bool = True
+    # Every task at every kept checkpoint too (task learning curves with intervals); costs
+    # one full task evaluation per checkpoint.
+    checkpoint_tasks: bool = False
     max_heldout_docs: PositiveInt | None = None  # per language; None: all held-out docs
     # Also run lm-evaluation-harness (`lm_eval --model hf`) on the exported model for the
     # same tasks; needs the lm-eval package. Results are stored beside ours, marked by source.

@@ -24,3 +24,12 @@ def test_task_rows_show_intervals_aggregates_and_missing_languages() -> None:
     assert rows[1][:4] == ["belebele", "EU macro", None, 0.5] and rows[1][-1] == 1
     assert rows[2] == ["belebele", "mt", "no data (not scored)", None, None, None, None, 0]
     assert rows[3] == ["old", "en", "acc", 0.3, None, None, None, 5]
+
+
+def test_task_curves_chart_per_task() -> None:
+    from openeurollm.report.html import _task_curve_charts
+
+    curves = {"sib/200": {"de": [[3, 0.2, 0.1, 0.3], [7, 0.4, 0.3, 0.5]],
+                          "EU macro": [[3, 0.2, 0.1, 0.3], [7, None, None, None]]}}  # fmt: skip
+    (chart,) = _task_curve_charts(curves)
+    assert 'id="chart-task-sib-200"' in chart and "sib/200 over training" in chart

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,6 +175,29 @@ def resolve_device(kind: str) -> torch.device:
     return torch.device(kind)
 
 
+def checkpoint_scorers(
+    checkpoints_dir: Path, final_step: int, model: torch.nn.Module, scorer: Scorer
+) -> Iterator[tuple[int, Scorer]]:
+    """(step, a scorer over that checkpoint's weights) for every kept checkpoint before the
+    final step, in order; one model copy is reloaded in turn. An unreadable checkpoint
+    leaves a gap (logged), not a failed stage."""
+    import copy
+
+    from openeurollm.eval.loading import load_checkpoint
+    from openeurollm.train.checkpoint import checkpoints
+
+    work = copy.deepcopy(model)
+    for step, path in checkpoints(checkpoints_dir):
+        if step >= final_step:
+            continue  # the final weights are measured by the caller
+        try:
+            load_checkpoint(path, work)  # type: ignore[arg-type]
+        except Exception as exc:
+            log.warning("eval: skipping checkpoint %s (%s)", path.name, exc)
+            continue
+        yield step, Scorer(work, scorer.batch_size, scorer.max_length, scorer.device)
+
+
 def checkpoint_curves(
     checkpoints_dir: Path,
     final_step: int,
@@ -187,24 +210,45 @@ def checkpoint_curves(
 ) -> dict[str, list[list[float]]]:
     """Learning curves: bpb per language at every kept checkpoint, then at the final weights
     (`final`: their bpb results when already measured)."""
-    import copy
-
-    from openeurollm.eval.loading import load_checkpoint
-    from openeurollm.train.checkpoint import checkpoints
-
     curves: dict[str, list[list[float]]] = {lang: [] for lang in texts}
-    work = copy.deepcopy(model)
-    for step, path in checkpoints(checkpoints_dir):
-        if step >= final_step:
-            continue  # the final weights are measured below
-        try:
-            load_checkpoint(path, work)  # type: ignore[arg-type]
-        except Exception as exc:  # an unreadable checkpoint leaves a gap, not a failed stage
-            log.warning("eval: skipping checkpoint %s (%s)", path.name, exc)
-            continue
-        sc = Scorer(work, scorer.batch_size, scorer.max_length, scorer.device)
+    for step, sc in checkpoint_scorers(checkpoints_dir, final_step, model, scorer):
         for lang, value in run_bpb(sc, tok, texts, window).items():
             curves[lang].append([step, value["bpb"]])
     for lang, value in (final or run_bpb(scorer, tok, texts, window)).items():
         curves[lang].append([final_step, value["bpb"]])
+    return curves
+
+
+def _point(step: int, entry: dict[str, Any]) -> list[Any]:
+    ci = entry.get("ci95") or [None, None]
+    return [step, entry.get("value"), ci[0], ci[1]]
+
+
+def checkpoint_task_curves(
+    checkpoints_dir: Path,
+    final_step: int,
+    model: torch.nn.Module,
+    scorer: Scorer,
+    tok: TextTokenizer,
+    tasks: Sequence[TaskRun],
+    final: dict[str, dict[str, Any]],
+    base_dir: Path | None = None,
+) -> dict[str, dict[str, list[list[Any]]]]:
+    """Every task's headline score per language (and its EU aggregates) at every kept
+    checkpoint, then at the final weights (`final`: the final tasks' results), as
+    [step, value, ci low, ci high] points."""
+    curves: dict[str, dict[str, list[list[Any]]]] = {t.name: {} for t in tasks}
+
+    def add(step: int, name: str, body: dict[str, Any]) -> None:
+        for key, entry in body.get("per_language", {}).items():
+            curves[name].setdefault(key, []).append(_point(step, entry))
+        for group, agg in (body.get("aggregate") or {}).items():
+            if agg:
+                curves[name].setdefault(f"EU {group}", []).append(_point(step, agg))
+
+    for step, sc in checkpoint_scorers(checkpoints_dir, final_step, model, scorer):
+        for task in tasks:
+            add(step, task.name, run_task(sc, tok, task, base_dir))
+    for task in tasks:
+        add(final_step, task.name, final[task.name])
     return curves

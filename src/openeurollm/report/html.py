@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,22 @@ def _task_rows(tasks: dict[str, Any]) -> list[list[Any]]:
         for lang in body.get("missing_languages") or []:
             rows.append([task, lang, "no data (not scored)", None, None, None, None, 0])
     return rows
+
+
+def _task_curve_charts(curves: dict[str, dict[str, list[list[Any]]]]) -> list[str]:
+    """One chart per task: its score per language and EU aggregate over training steps
+    (the 95% intervals of each point are in results.json, checkpoint_tasks)."""
+    charts = []
+    for task, per_key in sorted(curves.items()):
+        series = {
+            key: [(float(p[0]), float(p[1])) for p in points if p[1] is not None]
+            for key, points in sorted(per_key.items())
+        }
+        slug = re.sub(r"[^A-Za-z0-9_-]", "-", task)
+        charts.append(
+            line_chart(series, f"{task} over training", "step", "score", f"chart-task-{slug}")
+        )
+    return charts
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -314,8 +331,9 @@ class ReportBuilder:
             curve_chart = line_chart(
                 series, "Bits per byte over training", "step", "bpb", "chart-eval-curves"
             )
+        task_charts = "".join(_task_curve_charts(results.get("checkpoint_tasks", {})))
         return (
-            f'<section id="evaluation"><h2>Evaluation</h2><div class="grid2">{chart}{curve_chart}</div>'
+            f'<section id="evaluation"><h2>Evaluation</h2><div class="grid2">{chart}{curve_chart}{task_charts}</div>'
             f"<h3>Tasks</h3><p>Score per task and language with its 95% confidence interval "
             f"(method stated per row) and the chance level; the EU rows are macro means over "
             f"languages.</p>{_table(TASK_COLUMNS, task_rows, 'table-tasks')}</section>"

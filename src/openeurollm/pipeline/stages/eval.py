@@ -47,6 +47,7 @@ class EvalStage(Stage):
         from openeurollm.eval.run import (
             TaskRun,
             checkpoint_curves,
+            checkpoint_task_curves,
             heldout_texts,
             resolve_device,
             run_bpb,
@@ -97,6 +98,13 @@ class EvalStage(Stage):
                 window,
                 final=results["bpb"],
             )
+
+        if cfg.checkpoint_tasks and tasks:
+            results["checkpoint_tasks"] = checkpoint_task_curves(
+                ctx.input("train") / "checkpoints",
+                ctx.record("train").get("steps", recipe.train.steps),
+                model, scorer, tok, tasks, results["tasks"], recipe.base_dir,
+            )  # fmt: skip
 
         if cfg.lm_eval and tasks:
             from openeurollm.eval.lm_eval_native import run_lm_eval_for_stage
