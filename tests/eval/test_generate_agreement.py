@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from openeurollm.eval.lm_eval_bridge import invoke_lm_eval, write_task_files
 from openeurollm.eval.lm_eval_native import write_native_task_files
@@ -36,8 +37,13 @@ def test_generations_and_scores_equal_lm_eval(trained, shared_data: Path, tmp_pa
     qa = tmp_path / "qa.jsonl"
     qa.write_text("".join(json.dumps({"id": f"q{i}", "lang": lang, "question": q,
                   "answer": a}) + "\n" for i, (lang, q, a) in enumerate(QA)))  # fmt: skip
+    # the built-in translation template, generating at most 24 tokens (keeps the test short)
+    short = tmp_path / "translation.yaml"
+    short.write_text(
+        yaml.safe_dump(load_template("translation").model_dump() | {"max_gen_toks": 24})
+    )
     tasks = {
-        "ntrex": TaskRun("ntrex", "translation", shared_data / "ntrex", ["en", "de"], 1, 3, 3),
+        "ntrex": TaskRun("ntrex", str(short), shared_data / "ntrex", ["en", "de"], 1, 3, 3),
         "qa": TaskRun("qa", "qa_jsonl", qa, ["en", "de"], 0, 3, None),
     }
     scorer = Scorer(model, batch_size=8, max_length=MAX_LENGTH)
@@ -60,8 +66,8 @@ def test_generations_and_scores_equal_lm_eval(trained, shared_data: Path, tmp_pa
         generations.update({(name, k): v for k, v in gen.items()})
     # the same translation task once more, lm-eval building the 1-shot prompts itself
     native = write_native_task_files(
-        "native", load_template("translation"),
-        task_items(load_template("translation"), shared_data / "ntrex", ["en", "de"], 1),
+        "native", load_template(str(short)),
+        task_items(load_template(str(short)), shared_data / "ntrex", ["en", "de"], 1),
         tmp_path / "lm" / "tasks", 1,
     )  # fmt: skip
     results, samples, _, _ = invoke_lm_eval(
