@@ -148,14 +148,12 @@ def read_belebele(path: Path, lang: str, split: str | None, skipped: Counter) ->
     for file, n, rec in read_records(files):
         rec = require(rec, BELEBELE_FIELDS, file, n)
         choices = [str(rec[f"mc_answer{k}"]) for k in range(1, 5)]
-        answer = _answer_index(
-            str(rec["correct_answer_num"]).strip(), 5, file, n, "correct_answer_num"
-        )
-        if answer == 0:
-            raise InputError(f"{file}:{n}: field 'correct_answer_num' must be 1..4")
+        answer = str(rec["correct_answer_num"]).strip()
+        if answer not in ("1", "2", "3", "4"):
+            raise InputError(f"{file}:{n}: field 'correct_answer_num' must be one of 1..4")
         item_id = f"{rec.get('link', '')}#{rec.get('question_number', n)}"
         items.append({**rec, "id": item_id, "lang": lang, "passage": rec["flores_passage"],
-                      "choices": choices, "answer": answer - 1})  # fmt: skip
+                      "choices": choices, "answer": int(answer) - 1})  # fmt: skip
     return items
 
 
