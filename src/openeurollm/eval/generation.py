@@ -22,6 +22,7 @@ from torch import nn
 from openeurollm.eval.blocks import KVCache, hidden_states_at
 from openeurollm.eval.scorer import output_head
 from openeurollm.io.progress import progress
+from openeurollm.tokenizer.encoder import TextTokenizer
 
 
 class OurDecoder:
@@ -242,7 +243,9 @@ def _lookback(stop: Sequence[str]) -> int:
     return max((len(s.encode()) for s in stop), default=0) + 2
 
 
-def our_generator(model: nn.Module, tok, batch_size: int, max_length: int) -> Generator:  # type: ignore[no-untyped-def]
+def our_generator(
+    model: nn.Module, tok: TextTokenizer, batch_size: int, max_length: int
+) -> Generator:
     """A Generator for our model and TextTokenizer."""
     return Generator(
         OurDecoder(model),
