@@ -441,11 +441,24 @@ class EvalConfig(Section):
     # Every task at every kept checkpoint too (task learning curves with intervals); costs
     # one full task evaluation per checkpoint.
     checkpoint_tasks: bool = False
+    # Hugging Face model folders (relative to the recipe) evaluated on the same tasks, shown
+    # beside ours as "<task>@<folder name>".
+    reference_models: list[str] = Field(default_factory=list)
     max_heldout_docs: PositiveInt | None = None  # per language; None: all held-out docs
     # Also run lm-evaluation-harness (`lm_eval --model hf`) on the exported model for the
     # same tasks; needs the lm-eval package. Results are stored beside ours, marked by source.
     lm_eval: bool = False
     device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    @field_validator("reference_models")
+    @classmethod
+    def _folders_exist(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        for folder in value:
+            if not (_base_dir(info) / folder / "config.json").is_file():
+                raise ValueError(
+                    f"not a Hugging Face model folder: {str(_base_dir(info) / folder)!r}"
+                )
+        return value
 
 
 class ReleaseConfig(Section):

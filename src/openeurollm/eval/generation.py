@@ -256,6 +256,18 @@ def our_generator(
     )
 
 
+def generator_for(scorer, tok, max_length: int | None = None) -> Generator:  # type: ignore[no-untyped-def]
+    """The generator matching a task's scorer: our model, or a Hugging Face reference."""
+    from openeurollm.eval.hf_model import HFScorer
+
+    length = max_length or scorer.max_length
+    if isinstance(scorer, HFScorer):
+        decode = lambda ids: tok.decode(ids, skip_special_tokens=True)  # noqa: E731
+        return Generator(HFDecoder(scorer.model), decode, tok.eos_id, tok.pad_id,
+                         scorer.batch_size, length)  # fmt: skip
+    return our_generator(scorer.model, tok, scorer.batch_size, length)
+
+
 def hf_generator(
     folder: Path, batch_size: int, max_length: int, device: str = "cpu"
 ) -> tuple[Generator, Callable[[list[str]], list[list[int]]]]:

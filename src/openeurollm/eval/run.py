@@ -13,7 +13,7 @@ import torch
 
 from openeurollm.data.docstore import read_documents
 from openeurollm.eval.bpb import bits_per_byte
-from openeurollm.eval.generation import our_generator
+from openeurollm.eval.generation import generator_for
 from openeurollm.eval.metrics import macro_mean_with_ci
 from openeurollm.eval.scorer import Scorer
 from openeurollm.eval.tasks import load_task, load_template, score_instances, summarize
@@ -141,7 +141,7 @@ def _run_generative(
 ) -> dict[str, Any]:
     """Generate greedily for every instance (one batched pass over all keys), then score."""
     instances = [inst for key in sorted(per_key) for inst in per_key[key]]
-    gen = our_generator(scorer.model, tok, scorer.batch_size, scorer.max_length)
+    gen = generator_for(scorer, tok)
     t0 = time.monotonic()
     texts = gen.generate(
         tok.encode_batch([i.context for i in instances]),
@@ -167,6 +167,27 @@ def _run_generative(
             for i, t in list(zip(instances, texts, strict=True))[:5]
         ],
     }
+
+
+def run_reference_models(
+    folders: Sequence[Path],
+    tasks: Sequence[TaskRun],
+    batch_size: int,
+    max_length: int,
+    device: torch.device,
+    base_dir: Path | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Every task on every reference model (a Hugging Face folder), keyed
+    "<task>@<folder name>", computed exactly as for our model."""
+    from openeurollm.eval.hf_model import load_reference
+
+    out = {}
+    for folder in folders:
+        scorer, tok = load_reference(folder, batch_size, max_length, device)
+        for task in tasks:
+            entry = run_task(scorer, tok, task, base_dir)  # type: ignore[arg-type]
+            out[f"{task.name}@{folder.name}"] = {**entry, "reference_model": folder.name}
+    return out
 
 
 def resolve_device(kind: str) -> torch.device:
