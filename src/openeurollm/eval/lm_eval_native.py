@@ -37,10 +37,7 @@ _OPTIONS_JINJA = "{% for t in _texts %}{{ '" + LETTERS + "'[loop.index0] }}. {{ 
 
 def jinja_prompt(template: TaskTemplate, key: str) -> str:
     """The template's prompt (a Python format string) as the equivalent Jinja template."""
-    prompt = template.prompt_for(key)
-    if template.formulation == "lettered" and "{options}" not in prompt:
-        head, sep, cue = prompt.rpartition("\n")
-        prompt = f"{head}{sep}{{options}}{cue}"
+    prompt = template.full_prompt(key)
 
     def field(match: re.Match[str]) -> str:
         name = match.group(1)

@@ -73,17 +73,21 @@ class TaskTemplate(BaseModel):
         texts = self.texts_of(item)
         return list(LETTERS[: len(texts)]) if self.formulation == "lettered" else texts
 
-    def render_prompt(self, item: dict[str, Any], lang: str) -> str:
-        """The item's prompt; {options} is the lettered list of choices, or empty (cloze).
-        A lettered prompt without {options} gets the list before its last line (the cue)."""
-        options = ""
+    def full_prompt(self, lang: str) -> str:
+        """The prompt format string; a lettered one always has an {options} field (placed
+        before its last line, the cue, when the template does not place it)."""
         prompt = self.prompt_for(lang)
+        if self.formulation == "lettered" and "{options}" not in prompt:
+            head, sep, cue = prompt.rpartition("\n")
+            prompt = f"{head}{sep}{{options}}{cue}"
+        return prompt
+
+    def render_prompt(self, item: dict[str, Any], lang: str) -> str:
+        """The item's prompt; {options} is the lettered list of choices, or empty (cloze)."""
+        options = ""
         if self.formulation == "lettered":
             options = "".join(f"{LETTERS[i]}. {t}\n" for i, t in enumerate(self.texts_of(item)))
-            if "{options}" not in prompt:
-                head, sep, cue = prompt.rpartition("\n")
-                prompt = f"{head}{sep}{{options}}{cue}"
-        return prompt.format(**{**item, "options": options})
+        return self.full_prompt(lang).format(**{**item, "options": options})
 
     def answer_of(self, item: dict[str, Any]) -> str:
         """The answer text a few-shot example shows (a choice, or the reference)."""
