@@ -50,7 +50,7 @@ def test_sib200_agrees_with_lm_eval_building_its_own_prompts(
     scorer = Scorer(model, batch_size=32, max_length=MAX_LENGTH)
 
     ours, names = {}, {}
-    for shots, langs in ((0, LANGS), (1, LANGS[:2])):  # few-shot costs more: two languages
+    for shots, langs in ((0, LANGS), (1, ["de"])):  # few-shot contexts are longer: one language
         task = TaskRun(f"sib{shots}", "sib200", sib, langs, shots, SEED, None)
         ours[shots] = run_task(scorer, tok, task)
         keyed = task_items(template, sib, langs, shots)
@@ -61,7 +61,7 @@ def test_sib200_agrees_with_lm_eval_building_its_own_prompts(
     results, _, _, _ = invoke_lm_eval(
         hf_dir, list(names), tmp_path / "lm", 32, MAX_LENGTH, threads=1, fewshot_seed=SEED
     )
-    assert len(names) == len(LANGS) + 2
+    assert len(names) == len(LANGS) + 1
     for name, (shots, lang) in names.items():
         a, b = ours[shots]["per_language"][lang], results[name]
         assert a["n"] == 99
