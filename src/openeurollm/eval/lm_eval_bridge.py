@@ -2,10 +2,13 @@
 
 For every task and language we write a local JSONL data file and an lm-eval task YAML
 (`dataset_path: json`, no hub). Each record carries the full context our template built
-(few-shot examples included, chosen with our seed), the choices and the gold index, so
-both harnesses score exactly the same requests and any difference comes from the scoring.
-lm-eval runs offline on a Hugging Face folder (the release export). Results are stored
-beside ours with `"source": "lm-evaluation-harness"`.
+(few-shot examples included, chosen with our seed), the choices and the gold index (or, for
+generation, the reference, stop sequences and length), so both harnesses score exactly the
+same requests and any difference comes from the scoring or decoding (agreement tests,
+benchmarks). lm-eval runs offline on a Hugging Face folder (the release export). Results
+are stored beside ours with `"source": "lm-evaluation-harness"`. The eval stage uses
+lm_eval_native instead, where lm-eval builds the prompts itself; this module also holds
+what both share (running `lm_eval`, reading its results).
 """
 
 from __future__ import annotations
