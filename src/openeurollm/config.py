@@ -451,17 +451,24 @@ class TrainConfig(Section):
 
 
 class TaskSpec(Section):
-    """One multiple-choice task, generated for each of the run's languages found in its data."""
+    """One task (multiple choice or generation), generated for each of the run's languages
+    found in its data."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     path: str  # data file or folder (relative to the recipe)
     # Built-in template name (mc_jsonl: generic JSONL {id, lang, question, choices, answer};
-    # sib200: SIB-200 folder) or a path to a YAML template.
+    # sib200: SIB-200 folder; translation, qa_jsonl; the published suites belebele,
+    # global_mmlu, include, arcx, hellaswagx, mmlux, truthfulqax, gsm8kx, xnli, flores200)
+    # or a path to a YAML template.
     template: str = "mc_jsonl"
     num_fewshot: int = Field(0, ge=0)
     seed: int | None = None  # few-shot example choice; None: run.seed
     limit: PositiveInt | None = None  # at most this many items per language
     languages: list[str] | None = None  # None: the run's languages (curate.languages)
+    # Override the template's multiple-choice formulation (cloze: choice texts scored;
+    # lettered: "A. ..." options in the prompt, letters scored) and headline normalization.
+    formulation: Literal["cloze", "lettered"] | None = None
+    normalization: Literal["none", "chars", "bytes", "tokens"] | None = None
 
     @field_validator("languages")
     @classmethod
@@ -482,11 +489,27 @@ class EvalConfig(Section):
     batch_size: PositiveInt = 16
     # Bits per byte of every kept training checkpoint too (learning curves in the report).
     checkpoints: bool = True
+    # Every task at every kept checkpoint too (task learning curves with intervals); costs
+    # one full task evaluation per checkpoint.
+    checkpoint_tasks: bool = False
+    # Hugging Face model folders (relative to the recipe) evaluated on the same tasks, shown
+    # beside ours as "<task>@<folder name>".
+    reference_models: list[str] = Field(default_factory=list)
     max_heldout_docs: PositiveInt | None = None  # per language; None: all held-out docs
     # Also run lm-evaluation-harness (`lm_eval --model hf`) on the exported model for the
     # same tasks; needs the lm-eval package. Results are stored beside ours, marked by source.
     lm_eval: bool = False
     device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    @field_validator("reference_models")
+    @classmethod
+    def _folders_exist(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        for folder in value:
+            if not (_base_dir(info) / folder / "config.json").is_file():
+                raise ValueError(
+                    f"not a Hugging Face model folder: {str(_base_dir(info) / folder)!r}"
+                )
+        return value
 
 
 class DatasetStatement(Section):

@@ -50,7 +50,8 @@ def test_weights_pick_the_largest_key_not_above_the_size() -> None:
 def test_rehydration_repeats_by_cluster_size(tmp_path: Path) -> None:
     plain, plain_sizes = _mix(tmp_path, "plain")
     assert plain_sizes == {"1": 6, "2": 2, "5": 1, "40": 1}
-    assert plain["rehydration"] == {"weights": None}
+    assert plain["rehydration"]["weights"] is None  # the typed record states: not applied
+    assert plain["rehydration"]["docs_reweighted"] is None
     record, sizes = _mix(tmp_path, "rehydrated", rehydrate={1: 1, 2: 2, 10: 3})
     # natural strategy over the weighted sizes: every document repeated by its weight
     assert sizes == {"1": 6, "2": 4, "5": 2, "40": 3}

@@ -32,7 +32,10 @@ def test_eval_stage_writes_results_and_record(tmp_path: Path) -> None:
             "ingest": {"inputs": [{"path": "corpus.jsonl"}]},
             "curate": {"languages": ["en", "de", "fr"]},
             "train": {"seq_len": 32},
-            "eval": {"tasks": [{"name": "mc", "path": "mc.jsonl", "num_fewshot": 1}]},
+            "eval": {
+                "tasks": [{"name": "mc", "path": "mc.jsonl", "num_fewshot": 1}],
+                "checkpoint_tasks": True,
+            },
         },
         tmp_path,
     )
@@ -66,6 +69,11 @@ def test_eval_stage_writes_results_and_record(tmp_path: Path) -> None:
     mc = record["tasks"]["mc"]
     assert mc["source"] == "openeurollm" and sorted(mc["per_language"]) == ["de", "en"]
     assert all(s["n"] == 5 for s in mc["per_language"].values())
+    for s in mc["per_language"].values():  # score, its interval and the chance level
+        assert s["metric"] == "acc" and s["value"] == s["acc"] and s["chance"] == 0.5
+        assert s["ci_method"] == "analytic" and s["ci95"][0] <= s["value"] <= s["ci95"][1]
+    assert mc["aggregate"]["macro"]["languages"] == ["de", "en"]
+    assert mc["missing_languages"] == ["fr"]  # asked for, no data: reported, not scored
     # the learning curve: the checkpoint at step 3, then the final weights at the final step
     curves = results["checkpoints"]
     assert sorted(curves) == ["de", "en"]
@@ -73,3 +81,10 @@ def test_eval_stage_writes_results_and_record(tmp_path: Path) -> None:
         assert [p[0] for p in points] == [3, 7]
         assert points[1][1] == results["bpb"][lang]["bpb"] != points[0][1]
     assert record["checkpoint_steps"] == [3, 7]
+    # every task at every checkpoint: [step, value, ci low, ci high], final = the task result
+    task_curves = results["checkpoint_tasks"]["mc"]
+    assert sorted(task_curves) == ["EU macro", "de", "en"]
+    for lang in ("de", "en"):
+        (s3, v3, lo3, hi3), final = task_curves[lang]
+        assert s3 == 3 and lo3 <= v3 <= hi3
+        assert final[:2] == [7, results["tasks"]["mc"]["per_language"][lang]["value"]]

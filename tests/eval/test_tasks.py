@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def test_sib200_generated_per_language(shared_data: Path) -> None:
     assert quoted and all("\t" not in i.context for i in quoted)
 
 
-def test_fewshot_is_seeded_and_independent_of_order(shared_data: Path) -> None:
+def test_fewshot_is_seeded_and_follows_lm_eval_sampling(shared_data: Path) -> None:
     template = load_template("sib200")
     a, _ = load_task(template, shared_data / "sib200", ["fr"], num_fewshot=3, seed=7, limit=20)
     b, _ = load_task(template, shared_data / "sib200", ["fr"], num_fewshot=3, seed=7, limit=20)
@@ -49,15 +50,22 @@ def test_fewshot_is_seeded_and_independent_of_order(shared_data: Path) -> None:
     assert [i.context for i in a["fr"]] != [i.context for i in c["fr"]]
     first = a["fr"][0]
     assert first.context.count("\n\n") == 3 and first.context.endswith("\nTopic:")
-    # the examples of an item depend on the item, not on which other items are evaluated
+    # lm-eval's default sampler: one Random(seed) per task; per item in order, k + 1 drawn
+    # from the split and the item itself dropped; a limit keeps a prefix, same examples
     items = [
         {"id": str(k), "question": f"q{k}", "choices": ["a", "b"], "answer": k % 2}
         for k in range(10)
     ]
     mc = load_template("mc_jsonl")
     full = build_instances(mc, items, "en", num_fewshot=2, seed=1)
-    part = build_instances(mc, items[5:], "en", num_fewshot=2, pool=items, seed=1)
-    assert full[5:] == part
+    assert build_instances(mc, items, "en", num_fewshot=2, seed=1, limit=4) == full[:4]
+    rng = random.Random(1)
+    for item, inst in zip(items, full, strict=True):
+        examples = [x for x in rng.sample(items, 3) if x != item][:2]
+        shown = [
+            f"Question: {x['question']}\nAnswer: {x['choices'][x['answer']]}" for x in examples
+        ]
+        assert inst.context == "\n\n".join([*shown, f"Question: {item['question']}\nAnswer:"])
     assert all(f"Question: q{k}\n" not in full[k].context[:-20] for k in range(10))
 
 
@@ -147,3 +155,59 @@ def test_user_template_from_a_yaml_file(tmp_path: Path) -> None:
         == []
     )
     assert skipped == {"bad_item": 1}
+
+
+def test_normalizations_chance_and_intervals() -> None:
+    mc = load_template("mc_jsonl")
+    items = [
+        {"id": "a", "question": "x", "choices": ["é", "ab", "abcd"], "answer": 1},
+        {"id": "b", "question": "y", "choices": ["é", "ab"], "answer": 0},
+    ]
+    inst = build_instances(mc, items, "en")
+    lls = [[-2.0, -3.0, -6.5], [-1.9, -2.0]]
+    counts = [[1, 3, 1], [2, 1]]
+    got = summarize(inst, lls, counts, normalization="tokens")["en"]
+    # item a: none picks 0 (miss), chars 1 (hit), bytes 0 ("é" is 2 bytes: miss), tokens 1;
+    # item b: none 0 (hit), chars 1 (miss), bytes 0 (hit), tokens 0 (hit)
+    assert (got["acc"], got["acc_norm"], got["acc_bytes"], got["acc_tokens"]) == (
+        0.5,
+        0.5,
+        0.5,
+        1.0,
+    )
+    assert got["metric"] == "acc_tokens" and got["value"] == 1.0 and got["n"] == 2
+    assert got["chance"] == (1 / 3 + 1 / 2) / 2
+    half = summarize(inst, lls, counts)["en"]
+    assert half["metric"] == "acc" and half["ci_method"] == "analytic"
+    # s^2 = 0.5 over n = 2: SE 0.5, interval 0.5 +- 1.96 * 0.5
+    assert half["stderr"] == 0.5 and half["ci95"] == [0.5 - 1.959964 * 0.5, 0.5 + 1.959964 * 0.5]
+
+
+def test_eu_macro_aggregate_and_missing_languages() -> None:
+    from openeurollm.eval.run import TaskRun, aggregates, missing_languages
+
+    per = {"de": {"value": 0.6, "stderr": 0.03}, "fr": {"value": 0.4, "stderr": 0.04}}
+    macro = aggregates(per)["macro"]
+    assert macro["value"] == 0.5 and macro["languages"] == ["de", "fr"]
+    assert abs(macro["stderr"] - 0.025) < 1e-12  # sqrt(0.03^2 + 0.04^2) / 2
+    pairs = {"en-de": {"value": 40.0, "stderr": 1.0}, "de-en": {"value": 50.0, "stderr": 1.0}}
+    agg = aggregates(pairs, "en")
+    assert agg["from_en"]["value"] == 40.0 and agg["into_en"]["value"] == 50.0
+    task = TaskRun("t", "translation", Path("."), ["en", "de", "mt"], 0, 1, None)
+    assert missing_languages(task, list(pairs)) == ["mt"]
+
+
+def test_recipe_switches_a_task_to_the_lettered_formulation(tmp_path: Path) -> None:
+    from openeurollm.eval.run import TaskRun, resolve_template
+
+    path = tmp_path / "t.jsonl"
+    item = {"id": "a", "lang": "en", "question": "Colour?", "choices": ["red", "blue"], "answer": 1}
+    path.write_text(json.dumps(item) + "\n")
+    task = TaskRun("t", "mc_jsonl", path, ["en"], 0, 1, None, formulation="lettered")
+    template = resolve_template(task)
+    per_lang, _ = load_task(template, path, ["en"])
+    inst = per_lang["en"][0]
+    assert inst.context == "Question: Colour?\nA. red\nB. blue\nAnswer:"
+    assert inst.choices == ("A", "B") and inst.gold == 1
+    cloze, _ = load_task(load_template("mc_jsonl"), path, ["en"])
+    assert cloze["en"][0].choices == ("red", "blue")

@@ -64,8 +64,10 @@ class Decontaminator:
                 self.add_item(task, str(item.get("id", f"{path.name}:{lineno}")), texts)
 
     def add_task(self, task: str, template: str, path: Path, base_dir: Path) -> None:
-        """Any eval task format (a SIB-200 folder, a user's YAML template) through the eval
-        package's own reader; the generic JSONL format keeps its question+answer n-grams."""
+        """Any eval task format through the eval package's own reader: multiple choice and
+        generative tasks alike (translation sentences, QA and maths questions with their
+        answers, the published suites); the generic JSONL format keeps its question+answer
+        n-grams."""
         if template == "mc_jsonl" and path.is_file():
             self.add_jsonl(task, path)
             return

@@ -2,10 +2,13 @@
 
 For every task and language we write a local JSONL data file and an lm-eval task YAML
 (`dataset_path: json`, no hub). Each record carries the full context our template built
-(few-shot examples included, chosen with our seed), the choices and the gold index, so
-both harnesses score exactly the same requests and any difference comes from the scoring.
-lm-eval runs offline on a Hugging Face folder (the release export). Results are stored
-beside ours with `"source": "lm-evaluation-harness"`.
+(few-shot examples included, chosen with our seed), the choices and the gold index (or, for
+generation, the reference, stop sequences and length), so both harnesses score exactly the
+same requests and any difference comes from the scoring or decoding (agreement tests,
+benchmarks). lm-eval runs offline on a Hugging Face folder (the release export). Results
+are stored beside ours with `"source": "lm-evaluation-harness"`. The eval stage uses
+lm_eval_native instead, where lm-eval builds the prompts itself; this module also holds
+what both share (running `lm_eval`, reading its results).
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from typing import Any
 import yaml
 
 from openeurollm.errors import StageError
-from openeurollm.eval.tasks import MCInstance
+from openeurollm.eval.metrics import EXACT_MATCH_REGEXES
+from openeurollm.eval.tasks import GenInstance, MCInstance
+from openeurollm.eval.tasks.template import TaskTemplate
 from openeurollm.io.fileio import atomic_open
 
 SOURCE = "lm-evaluation-harness"
@@ -35,46 +40,97 @@ def lm_eval_task_name(task: str, lang: str) -> str:
     return "oellm_" + re.sub(r"[^A-Za-z0-9_]", "_", f"{task}_{lang}")
 
 
+def _mc_spec(instances: Sequence[MCInstance]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    records = [
+        {"id": i.id, "context": i.context, "choices": list(i.choices), "gold": i.gold}
+        for i in instances
+    ]
+    delimiters = {inst.target_delimiter for inst in instances}
+    spec = {
+        "output_type": "multiple_choice",
+        "doc_to_text": "context",
+        "doc_to_choice": "choices",
+        "doc_to_target": "gold",
+        "target_delimiter": delimiters.pop() if len(delimiters) == 1 else " ",
+        "metric_list": [
+            {"metric": "acc", "aggregation": "mean", "higher_is_better": True},
+            {"metric": "acc_norm", "aggregation": "mean", "higher_is_better": True},
+        ],
+    }
+    return records, spec
+
+
+def generate_spec(
+    instances: Sequence[GenInstance], template: TaskTemplate
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    records = [{"id": i.id, "context": i.context, "reference": i.reference} for i in instances]
+    if template.metric == "chrf++":
+        metric = {"metric": "chrf++", "aggregation": "chrf++", "higher_is_better": True}
+    else:  # our normalize_answer, spelled in exact_match's options
+        metric = {"metric": "exact_match", "aggregation": "mean", "higher_is_better": True,
+                  "ignore_case": True, "regexes_to_ignore": EXACT_MATCH_REGEXES}  # fmt: skip
+    spec = {
+        "output_type": "generate_until",
+        "doc_to_text": "context",
+        "doc_to_target": "reference",
+        "generation_kwargs": {
+            "until": list(template.until),
+            "max_gen_toks": template.max_gen_toks,
+            "do_sample": False,
+        },
+        "metric_list": [metric],
+    }
+    if template.extract:  # our extract_answer, as lm-eval's regex filter
+        spec["filter_list"] = [{"name": "extract", "filter": [
+            {"function": "regex", "regex_pattern": template.extract},
+            {"function": "take_first"},
+        ]}]  # fmt: skip
+    return records, spec
+
+
 def write_task_files(
-    task: str, per_lang: dict[str, Sequence[MCInstance]], folder: Path
+    task: str,
+    per_lang: dict[str, Sequence[MCInstance]] | dict[str, Sequence[GenInstance]],
+    folder: Path,
+    template: TaskTemplate | None = None,
 ) -> dict[str, str]:
-    """Write data + YAML per language into `folder`; returns {lm-eval task name: lang}."""
+    """Write data + YAML per language into `folder`; returns {lm-eval task name: lang}.
+    Generative instances need their `template` (stop sequences, length, metric)."""
     folder.mkdir(parents=True, exist_ok=True)
     names = {}
     for lang, instances in sorted(per_lang.items()):
         name = lm_eval_task_name(task, lang)
         data = folder / f"{name}.jsonl"
-        with atomic_open(data) as fh:
-            for inst in instances:
-                rec = {
-                    "id": inst.id,
-                    "context": inst.context,
-                    "choices": list(inst.choices),
-                    "gold": inst.gold,
-                }
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        delimiters = {inst.target_delimiter for inst in instances}
+        if instances and isinstance(instances[0], GenInstance):
+            if template is None:
+                raise ValueError("generative instances need their template")
+            records, body = generate_spec(instances, template)  # type: ignore[arg-type]
+        else:
+            records, body = _mc_spec(instances)  # type: ignore[arg-type]
+        write_jsonl(data, records)
         spec = {
             "task": name,
             "dataset_path": "json",
             "dataset_kwargs": {"data_files": {"test": str(data.resolve())}},
             "test_split": "test",
-            "output_type": "multiple_choice",
-            "doc_to_text": "context",
-            "doc_to_choice": "choices",
-            "doc_to_target": "gold",
-            "target_delimiter": delimiters.pop() if len(delimiters) == 1 else " ",
+            **body,
             "num_fewshot": 0,  # our few-shot examples are already in the context
-            "metric_list": [
-                {"metric": "acc", "aggregation": "mean", "higher_is_better": True},
-                {"metric": "acc_norm", "aggregation": "mean", "higher_is_better": True},
-            ],
             "metadata": {"version": 1.0},
         }
-        with atomic_open(folder / f"{name}.yaml") as fh:
-            yaml.safe_dump(spec, fh, sort_keys=False, allow_unicode=True)
+        write_yaml(folder / f"{name}.yaml", spec)
         names[name] = lang
     return names
+
+
+def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    with atomic_open(path) as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+
+
+def write_yaml(path: Path, spec: dict[str, Any]) -> None:
+    with atomic_open(path) as fh:
+        yaml.safe_dump(spec, fh, sort_keys=False, allow_unicode=True)
 
 
 def lm_eval_command(
@@ -108,21 +164,43 @@ def offline_env(threads: int | None = None) -> dict[str, str]:
     return env
 
 
-def run_lm_eval(
+def scores_in_our_names(r: dict[str, Any], n: int) -> dict[str, Any]:
+    """lm-eval's result entry in our naming: acc/acc_norm, or the generative metric."""
+    out: dict[str, Any] = {"n": n}
+    for metric in ("acc", "acc_norm", "chrf++", "exact_match"):
+        for key, value in r.items():  # "<metric>,<filter>": none, or our "extract"
+            name, _, flt = key.partition(",")
+            if name == metric:
+                out[metric] = value
+                stderr = r.get(f"{metric}_stderr,{flt}")
+                out[f"{metric}_stderr"] = stderr if isinstance(stderr, float) else None
+    return out
+
+
+def invoke_lm_eval(
     hf_dir: Path,
-    task: str,
-    per_lang: dict[str, Sequence[MCInstance]],
+    task_names: Sequence[str],
     work: Path,
     batch_size: int = 16,
     max_length: int = 2048,
     device: str = "cpu",
     threads: int | None = None,
-) -> dict[str, Any]:
-    """Run lm_eval on `hf_dir` for one task in every language; our results-file entry."""
-    names = write_task_files(task, per_lang, work / "tasks")
+    log_samples: bool = False,
+    fewshot_seed: int | None = None,
+    limit: int | None = None,
+) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], list[str], float]:
+    """One `lm_eval` process over task YAMLs already written to work/tasks: (its results
+    per task name, its logged samples per task name, the command, seconds).
+    `fewshot_seed` seeds lm-eval's few-shot sampler; `limit` evaluates the first items."""
     cmd = lm_eval_command(
-        hf_dir, list(names), work / "tasks", work / "out", batch_size, max_length, device
+        hf_dir, list(task_names), work / "tasks", work / "out", batch_size, max_length, device
     )
+    if log_samples:
+        cmd.append("--log_samples")
+    if fewshot_seed is not None:  # python, numpy, torch, few-shot sampler
+        cmd += ["--seed", f"0,1234,1234,{fewshot_seed}"]
+    if limit is not None:
+        cmd += ["--limit", str(limit)]
     t0 = time.monotonic()
     done = subprocess.run(cmd, env=offline_env(threads), capture_output=True, text=True)
     seconds = time.monotonic() - t0
@@ -132,58 +210,48 @@ def run_lm_eval(
     found = sorted((work / "out").rglob("results_*.json"))
     if not found:
         raise StageError(f"lm_eval wrote no results under {work / 'out'}")
-    data = json.loads(found[-1].read_text(encoding="utf-8"))
-    per_language = {}
-    for name, lang in names.items():
-        r = data["results"][name]
-        per_language[lang] = {
-            "acc": r["acc,none"],
-            "acc_norm": r["acc_norm,none"],
-            "acc_stderr": r.get("acc_stderr,none"),
-            "acc_norm_stderr": r.get("acc_norm_stderr,none"),
-            "n": len(per_lang[lang]),
-        }
-    version = "unknown"
-    try:
-        from importlib.metadata import version as _v
+    results = json.loads(found[-1].read_text(encoding="utf-8"))["results"]
+    samples: dict[str, list[dict[str, Any]]] = {}
+    for name in task_names if log_samples else []:
+        files = sorted((work / "out").rglob(f"samples_{name}_*.jsonl"))
+        lines = files[-1].read_text(encoding="utf-8").splitlines() if files else []
+        samples[name] = [json.loads(line) for line in lines if line.strip()]
+    return results, samples, cmd, seconds
 
-        version = _v("lm_eval")
+
+def lm_eval_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("lm_eval")
     except Exception:  # lm-eval installed under another distribution name
-        pass
+        return "unknown"
+
+
+def run_lm_eval(
+    hf_dir: Path,
+    task: str,
+    per_lang: dict[str, Sequence[MCInstance]] | dict[str, Sequence[GenInstance]],
+    work: Path,
+    batch_size: int = 16,
+    max_length: int = 2048,
+    device: str = "cpu",
+    threads: int | None = None,
+    template: TaskTemplate | None = None,
+) -> dict[str, Any]:
+    """Run lm_eval on `hf_dir` for one task in every language; our results-file entry."""
+    names = write_task_files(task, per_lang, work / "tasks", template)
+    results, _, cmd, seconds = invoke_lm_eval(
+        hf_dir, list(names), work, batch_size, max_length, device, threads
+    )
+    per_language = {lang: scores_in_our_names(results[name], len(per_lang[lang]))
+                    for name, lang in names.items()}  # fmt: skip
     return {
         "source": SOURCE,
-        "lm_eval_version": version,
+        "lm_eval_version": lm_eval_version(),
         "backend": "hf",
         "of_task": task,
         "per_language": dict(sorted(per_language.items())),
         "seconds": round(seconds, 3),
         "command": " ".join(cmd[1:]),
     }
-
-
-def run_lm_eval_for_stage(ctx, model, tok, tasks, window: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """From the eval stage: export the model to a scratch HF folder, run every task."""
-    from openeurollm.eval.tasks import load_task, load_template
-    from openeurollm.release.hf_export import export_hf
-
-    scratch = ctx.out / ".stage-lm-eval"
-    shutil.rmtree(scratch, ignore_errors=True)
-    hf_dir = scratch / "hf"
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    export_hf(state, model.args, ctx.input("tokenizer") / "tokenizer.json", hf_dir)
-    out = {}
-    try:
-        for t in tasks:
-            template = load_template(t.template, ctx.recipe.base_dir)
-            per_lang, _ = load_task(
-                template, t.path, t.languages, t.num_fewshot, t.seed, t.limit, t.name
-            )
-            if per_lang:
-                entry = run_lm_eval(
-                    hf_dir, t.name, per_lang, scratch / t.name, ctx.recipe.eval.batch_size, window
-                )
-                entry.update(template=template.name, num_fewshot=t.num_fewshot, seed=t.seed)
-                out[t.name + SUFFIX] = entry
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return out

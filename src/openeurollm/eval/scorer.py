@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from openeurollm.eval.blocks import hidden_states_at
 from openeurollm.io.progress import progress
 from openeurollm.model.llama import rope_tables
 
@@ -43,46 +44,14 @@ def output_head(model: nn.Module, h: torch.Tensor) -> torch.Tensor:
     return F.linear(h, model.tok_embeddings.weight)
 
 
-def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate-half RoPE with per-token positions: x (b, t, heads, hd), cos/sin (b, t, 1, hd)."""
-    x1, x2 = x.chunk(2, dim=-1)
-    return x * cos + torch.cat((-x2, x1), dim=-1) * sin
-
-
 def tree_hidden_states(
     model: nn.Module, tokens: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor
 ) -> torch.Tensor:
-    """Final-norm hidden states with explicit positions and attention mask (b, 1, t, t).
-
-    The same computation as the model's blocks, written out so that the choices of a
-    question can share one pass over its context: each choice's tokens sit after the
-    context at the context's next positions and see the context and themselves only.
-    tests/eval/test_scorer.py checks it against the model's own forward.
+    """Final-norm hidden states with explicit positions and attention mask (b, 1, t, t), so
+    that the choices of a question share one pass over its context: each choice's tokens sit
+    after the context at the context's next positions and see the context and themselves only.
     """
-    cos_t, sin_t = rope_tables(model.args, int(positions.max()) + 1, tokens.device)
-    cos, sin = cos_t[positions][:, :, None, :], sin_t[positions][:, :, None, :]
-    h = model.tok_embeddings(tokens)
-    b, t, _ = h.shape
-    for layer in model.layers:
-        att = layer.attention
-        x = layer.attention_norm(h)
-        q = att.wq(x).view(b, t, att.n_heads, att.hd)
-        k = att.wk(x).view(b, t, att.n_kv_heads, att.hd)
-        v = att.wv(x).view(b, t, att.n_kv_heads, att.hd)
-        if att.q_norm is not None and att.k_norm is not None:
-            q, k = att.q_norm(q), att.k_norm(k)
-        q, k = (
-            _rope(q, cos.to(q.dtype), sin.to(q.dtype)),
-            _rope(k, cos.to(k.dtype), sin.to(k.dtype)),
-        )
-        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
-        if att.n_kv_heads != att.n_heads:
-            rep = att.n_heads // att.n_kv_heads
-            k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        h = h + att.wo(y.transpose(1, 2).reshape(b, t, att.n_heads * att.hd))
-        h = h + layer.feed_forward(layer.ffn_norm(h))
-    return model.norm(h)
+    return hidden_states_at(model, tokens, positions, mask)
 
 
 class Scorer:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,48 @@ def _table(headers: list[str], rows: list[list[Any]], table_id: str = "") -> str
     head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{_num(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+TASK_COLUMNS = ["task", "language", "metric", "score", "95% CI", "CI method", "chance", "n"]
+
+
+def _interval(ci: Any) -> str | None:
+    return f"{ci[0]:.4g} – {ci[1]:.4g}" if isinstance(ci, list) and len(ci) == 2 else None
+
+
+def _task_rows(tasks: dict[str, Any]) -> list[list[Any]]:
+    """One row per task and language (older results: acc as the score), then the task's EU
+    aggregates, then the languages it had no data for."""
+    rows: list[list[Any]] = []
+    for task, body in sorted(tasks.items()):
+        for lang, s in sorted(body.get("per_language", {}).items()):
+            rows.append([task, lang, s.get("metric", "acc"), s.get("value", s.get("acc")),
+                         _interval(s.get("ci95")), s.get("ci_method"), s.get("chance"),
+                         s.get("n")])  # fmt: skip
+        for group, agg in sorted((body.get("aggregate") or {}).items()):
+            if agg:
+                label = "EU macro" if group == "macro" else f"EU macro, {group.replace('_', ' ')}"
+                rows.append([task, label, None, agg.get("value"), _interval(agg.get("ci95")),
+                             agg.get("ci_method"), None, len(agg.get("languages", []))])  # fmt: skip
+        for lang in body.get("missing_languages") or []:
+            rows.append([task, lang, "no data (not scored)", None, None, None, None, 0])
+    return rows
+
+
+def _task_curve_charts(curves: dict[str, dict[str, list[list[Any]]]]) -> list[str]:
+    """One chart per task: its score per language and EU aggregate over training steps
+    (the 95% intervals of each point are in results.json, checkpoint_tasks)."""
+    charts = []
+    for task, per_key in sorted(curves.items()):
+        series = {
+            key: [(float(p[0]), float(p[1])) for p in points if p[1] is not None]
+            for key, points in sorted(per_key.items())
+        }
+        slug = re.sub(r"[^A-Za-z0-9_-]", "-", task)
+        charts.append(
+            line_chart(series, f"{task} over training", "step", "score", f"chart-task-{slug}")
+        )
+    return charts
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -282,12 +325,7 @@ class ReportBuilder:
             "Held-out bits per byte (lower is better)",
             "chart-bpb",
         )
-        task_rows = []
-        for task, body in sorted(results.get("tasks", {}).items()):
-            for lang, scores in sorted(body.get("per_language", {}).items()):
-                task_rows.append(
-                    [task, lang, scores.get("acc"), scores.get("acc_norm"), scores.get("n")]
-                )
+        task_rows = _task_rows(results.get("tasks", {}))
         curves = results.get("checkpoints", {})
         curve_chart = ""
         if curves:
@@ -297,9 +335,12 @@ class ReportBuilder:
             curve_chart = line_chart(
                 series, "Bits per byte over training", "step", "bpb", "chart-eval-curves"
             )
+        task_charts = "".join(_task_curve_charts(results.get("checkpoint_tasks", {})))
         return (
-            f'<section id="evaluation"><h2>Evaluation</h2><div class="grid2">{chart}{curve_chart}</div>'
-            f"<h3>Multiple-choice tasks</h3>{_table(['task', 'language', 'acc', 'acc_norm', 'n'], task_rows, 'table-tasks')}</section>"
+            f'<section id="evaluation"><h2>Evaluation</h2><div class="grid2">{chart}{curve_chart}{task_charts}</div>'
+            f"<h3>Tasks</h3><p>Score per task and language with its 95% confidence interval "
+            f"(method stated per row) and the chance level; the EU rows are macro means over "
+            f"languages.</p>{_table(TASK_COLUMNS, task_rows, 'table-tasks')}</section>"
         )
 
     def compliance(self) -> str:

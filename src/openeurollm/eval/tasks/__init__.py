@@ -9,19 +9,21 @@ the same definitions as lm-evaluation-harness.
 
 from __future__ import annotations
 
-import math
-import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openeurollm.eval.metrics import mean_with_ci
 from openeurollm.eval.scorer import Scorer, split_pair_tokens
+from openeurollm.eval.tasks.fewshot import FewshotSampler, with_fewshot
 from openeurollm.eval.tasks.formats import FORMATS, Item, languages_in
+from openeurollm.eval.tasks.generative import GenInstance, build_gen_instances, task_items
 from openeurollm.eval.tasks.template import TaskTemplate, load_template
 
 __all__ = [
+    "GenInstance",
     "MCInstance",
     "TaskTemplate",
     "build_instances",
@@ -48,12 +50,6 @@ class MCInstance:
         return [self.target_delimiter + c for c in self.choices]
 
 
-def _example(t: TaskTemplate, item: Item, lang: str) -> str:
-    return (
-        t.prompt_for(lang).format(**item) + t.target_delimiter + t.choices_of(item)[t.gold_of(item)]
-    )
-
-
 def build_instances(
     template: TaskTemplate,
     items: Sequence[Item],
@@ -61,32 +57,24 @@ def build_instances(
     num_fewshot: int = 0,
     pool: Sequence[Item] | None = None,
     seed: int = 1234,
-    task_name: str | None = None,
     skipped: Counter | None = None,
+    limit: int | None = None,
 ) -> list[MCInstance]:
-    """Instances for one language. `pool`: few-shot candidates (default: `items`, never the
-    item itself). The examples of an item depend only on (seed, task, language, item id)."""
+    """Instances for one language. `pool`: few-shot candidates from another split (default:
+    `items` themselves, never the item itself); chosen as eval/tasks/fewshot.py says."""
     skipped = skipped if skipped is not None else Counter()
-    name = task_name or template.name
-    pool_items = sorted(pool if pool is not None else items, key=lambda it: str(it["id"]))
+    sampler = FewshotSampler(pool if pool is not None else items, seed, pool is None)
     out = []
-    for item in items:
+    # `limit` keeps a prefix of the items; the pool stays the whole split (as in lm-eval)
+    for item in items[:limit] if limit is not None else items:
         try:
-            prompt = template.prompt_for(lang).format(**item)
+            prompt = template.render_prompt(item, lang)
             choices = tuple(template.choices_of(item))
             gold = template.gold_of(item)
         except (KeyError, ValueError, IndexError, TypeError):
             skipped["bad_item"] += 1
             continue
-        parts = []
-        if num_fewshot:
-            candidates = [p for p in pool_items if str(p["id"]) != str(item["id"])]
-            rng = random.Random(f"{seed}/{name}/{lang}/{item['id']}")
-            chosen = rng.sample(candidates, min(num_fewshot, len(candidates)))
-            parts = [_example(template, ex, lang) for ex in chosen]
-        context = template.fewshot_delimiter.join([*parts, prompt])
-        if template.description:
-            context = template.description + context
+        context = with_fewshot(template, prompt, lang, sampler.sample(item, num_fewshot))
         out.append(
             MCInstance(
                 id=str(item["id"]),
@@ -107,29 +95,16 @@ def load_task(
     num_fewshot: int = 0,
     seed: int = 1234,
     limit: int | None = None,
-    task_name: str | None = None,
-) -> tuple[dict[str, list[MCInstance]], dict[str, int]]:
-    """Instances per language (languages without data are left out) and skip counts."""
-    reader = FORMATS.get(template.format)
-    available = languages_in(template.format, path)
+) -> tuple[dict[str, list[Any]], dict[str, int]]:
+    """Instances per language (languages without data are left out) and skip counts.
+    Generative templates give GenInstances, keyed by language or translation direction."""
     skipped: Counter = Counter()
-    out: dict[str, list[MCInstance]] = {}
-    for lang in languages:
-        if lang not in available:
-            continue
-        items = reader(path, lang, template.split, skipped)
-        pool = (
-            reader(path, lang, template.fewshot_split, Counter())
-            if template.fewshot_split and num_fewshot
-            else None
-        )
-        if limit is not None:
-            items = items[:limit]
-        inst = build_instances(
-            template, items, lang, num_fewshot, pool, seed, task_name or template.name, skipped
-        )
+    build = build_gen_instances if template.output_type == "generate_until" else build_instances
+    out: dict[str, list[Any]] = {}
+    for key, (items, pool) in task_items(template, path, languages, num_fewshot, skipped).items():
+        inst = build(template, items, key, num_fewshot, pool, seed, skipped, limit)  # type: ignore[arg-type]
         if inst:
-            out[lang] = inst
+            out[key] = inst
     return out, dict(skipped)
 
 
@@ -153,8 +128,10 @@ def score_instances(
     instances: Sequence[MCInstance],
     empty_context_id: int,
     desc: str = "mc",
+    token_counts: list[list[int]] | None = None,
 ) -> list[list[float]]:
-    """Log-likelihood of every choice of every instance, all scored in shared batches."""
+    """Log-likelihood of every choice of every instance, all scored in shared batches.
+    `token_counts`, when given, receives each choice's number of scored tokens."""
     pairs = [(inst.context, cont) for inst in instances for cont in inst.continuations]
     requests = split_pair_tokens(encode_batch, pairs, empty_context_id)
     # The choices of one item share its context tokens: score them in one shared pass.
@@ -164,6 +141,8 @@ def score_instances(
         reqs = requests[i : i + k]
         ctx = reqs[0][0][: len(reqs[0][0]) - reqs[0][1]]
         groups.append((ctx, [tokens[len(tokens) - n :] for tokens, n in reqs]))
+        if token_counts is not None:
+            token_counts.append([n for _, n in reqs])
         i += k
     scores = scorer.score_choices(groups, desc=desc)
     return [[s.logprob for s in group] for group in scores]
@@ -173,31 +152,53 @@ def _first_argmax(values: Sequence[float]) -> int:
     return max(range(len(values)), key=lambda j: (values[j], -j))
 
 
-def _stderr(hits: list[float]) -> float:
-    n = len(hits)
-    if n < 2:
-        return float("nan")
-    mean = sum(hits) / n
-    return math.sqrt(sum((h - mean) ** 2 for h in hits) / (n - 1) / n)
+# Headline metric per normalization of the summed log-likelihood: none (lm-eval `acc`), by
+# characters of the choice (lm-eval `acc_norm`, lighteval "char"), by its UTF-8 bytes
+# (lm-eval `acc_bytes`), by its tokens (lighteval "token").
+NORMALIZED_METRICS = {
+    "none": "acc",
+    "chars": "acc_norm",
+    "bytes": "acc_bytes",
+    "tokens": "acc_tokens",
+}
 
 
 def summarize(
-    instances: Sequence[MCInstance], lls: Sequence[Sequence[float]]
+    instances: Sequence[MCInstance],
+    lls: Sequence[Sequence[float]],
+    token_counts: Sequence[Sequence[int]] | None = None,
+    normalization: str = "none",
 ) -> dict[str, dict[str, Any]]:
-    """Per-language acc, acc_norm (per character of the choice), their standard errors, n."""
-    hits: dict[str, list[float]] = defaultdict(list)
-    hits_norm: dict[str, list[float]] = defaultdict(list)
-    for inst, ll in zip(instances, lls, strict=True):
-        norm = [v / max(len(c), 1) for v, c in zip(ll, inst.choices, strict=True)]
-        hits[inst.lang].append(float(_first_argmax(ll) == inst.gold))
-        hits_norm[inst.lang].append(float(_first_argmax(norm) == inst.gold))
-    return {
-        lang: {
-            "acc": sum(hits[lang]) / len(hits[lang]),
-            "acc_norm": sum(hits_norm[lang]) / len(hits_norm[lang]),
-            "acc_stderr": _stderr(hits[lang]),
-            "acc_norm_stderr": _stderr(hits_norm[lang]),
-            "n": len(hits[lang]),
+    """Per language: accuracy under every normalization with its standard error, the chance
+    level (mean of 1/choices), and the headline `value` (the chosen normalization) with its
+    95% interval (analytic, eval/metrics.py)."""
+    hits: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    chance: dict[str, list[float]] = defaultdict(list)
+    counts = token_counts if token_counts is not None else [None] * len(instances)
+    for inst, ll, ntok in zip(instances, lls, counts, strict=True):
+        divisors = {
+            "acc": [1] * len(ll),
+            "acc_norm": [max(len(c), 1) for c in inst.choices],
+            "acc_bytes": [max(len(c.encode("utf-8")), 1) for c in inst.choices],
         }
-        for lang in sorted(hits)
-    }
+        if ntok is not None:
+            divisors["acc_tokens"] = [max(n, 1) for n in ntok]
+        for metric, div in divisors.items():
+            pick = _first_argmax([v / d for v, d in zip(ll, div, strict=True)])
+            hits[inst.lang][metric].append(float(pick == inst.gold))
+        chance[inst.lang].append(1 / len(inst.choices))
+    headline = NORMALIZED_METRICS[normalization]
+    out = {}
+    for lang in sorted(hits):
+        entry: dict[str, Any] = {}
+        for metric, values in hits[lang].items():
+            stats = mean_with_ci(values)
+            entry[metric] = stats["value"]
+            entry[f"{metric}_stderr"] = stats["stderr"]  # None below 2 items (JSON has no NaN)
+        head = mean_with_ci(hits[lang][headline]) if headline in hits[lang] else None
+        if head is None:
+            raise ValueError(f"normalization {normalization!r} needs token counts")
+        entry.update(metric=headline, **head)
+        entry["chance"] = sum(chance[lang]) / len(chance[lang])
+        out[lang] = entry
+    return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,13 @@ from openeurollm.registry import Registry
 Item = dict[str, Any]
 # (path, lang, split, skipped counter) -> items of that language and split
 Reader = Callable[[Path, str, str | None, Counter], list[Item]]
-FORMATS: Registry[Reader] = Registry("task data format")
+
+
+def _load_published() -> None:
+    import openeurollm.eval.tasks.published  # noqa: F401  (registers the published suites)
+
+
+FORMATS: Registry[Reader] = Registry("task data format", loader=_load_published)
 
 
 def _jsonl_files(path: Path) -> list[Path]:
@@ -32,41 +38,44 @@ def _jsonl_files(path: Path) -> list[Path]:
     raise InputError(f"task data not found: {path}")
 
 
+def _nonblank_lines(file: Path) -> list[tuple[int, str]]:
+    """(line number, line) of a text file, blank lines left out."""
+    with open(file, encoding="utf-8") as fh:
+        return [(n, line) for n, line in enumerate(fh, start=1) if line.strip()]
+
+
 @FORMATS.register("mc_jsonl")
 def read_mc_jsonl(path: Path, lang: str, split: str | None, skipped: Counter) -> list[Item]:
     """Lines {id, lang, question, choices, answer}; `answer` is an index or a choice's text."""
     items: list[Item] = []
     for file in _jsonl_files(path):
-        with open(file, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    skipped["not_json"] += 1
-                    continue
-                if not isinstance(rec, dict) or rec.get("lang") != lang:
-                    continue
-                choices = rec.get("choices")
-                if not isinstance(choices, list) or len(choices) < 2:
-                    skipped["bad_choices"] += 1
-                    continue
-                choices = [str(c) for c in choices]
-                answer = rec.get("answer")
-                if isinstance(answer, str) and answer in choices:
-                    answer = choices.index(answer)
-                if not isinstance(answer, int) or not 0 <= answer < len(choices):
-                    skipped["bad_answer"] += 1
-                    continue
-                items.append(
-                    {
-                        **rec,
-                        "id": str(rec.get("id", f"{file.name}:{n}")),
-                        "choices": choices,
-                        "answer": answer,
-                    }
-                )
+        for n, line in _nonblank_lines(file):
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                skipped["not_json"] += 1
+                continue
+            if not isinstance(rec, dict) or rec.get("lang") != lang:
+                continue
+            choices = rec.get("choices")
+            if not isinstance(choices, list) or len(choices) < 2:
+                skipped["bad_choices"] += 1
+                continue
+            choices = [str(c) for c in choices]
+            answer = rec.get("answer")
+            if isinstance(answer, str) and answer in choices:
+                answer = choices.index(answer)
+            if not isinstance(answer, int) or not 0 <= answer < len(choices):
+                skipped["bad_answer"] += 1
+                continue
+            items.append(
+                {
+                    **rec,
+                    "id": str(rec.get("id", f"{file.name}:{n}")),
+                    "choices": choices,
+                    "answer": answer,
+                }
+            )
     return items
 
 
@@ -89,10 +98,17 @@ def read_sib200(path: Path, lang: str, split: str | None, skipped: Counter) -> l
     return items
 
 
+# How to list a format's languages without reading its items (default: the `lang` field
+# of every JSONL record).
+LANGUAGE_LISTERS: Registry[Callable[[Path], set[str]]] = Registry(
+    "task data format", loader=_load_published
+)
+
+
 def languages_in(fmt: str, path: Path) -> set[str]:
     """Languages present in a task's data (to intersect with the run's languages)."""
-    if fmt == "sib200":
-        return {p.name for p in path.iterdir() if p.is_dir()} if path.is_dir() else set()
+    if fmt in LANGUAGE_LISTERS:
+        return LANGUAGE_LISTERS.get(fmt)(path)
     langs: set[str] = set()
     for file in _jsonl_files(path):
         with open(file, encoding="utf-8") as fh:
@@ -104,3 +120,57 @@ def languages_in(fmt: str, path: Path) -> set[str]:
                 if isinstance(rec, dict) and isinstance(rec.get("lang"), str):
                     langs.add(rec["lang"])
     return langs
+
+
+def subfolders(path: Path) -> set[str]:
+    return {p.name for p in path.iterdir() if p.is_dir()} if path.is_dir() else set()
+
+
+LANGUAGE_LISTERS.register("sib200")(subfolders)
+
+
+def require(rec: Any, fields: Sequence[str], file: Path, line: int) -> dict[str, Any]:
+    """The record, or a one-line error naming the file, the line and the expected field."""
+    if not isinstance(rec, dict):
+        raise InputError(f"{file}:{line}: expected an object with fields {', '.join(fields)}")
+    for name in fields:
+        if name not in rec:
+            raise InputError(f"{file}:{line}: expected field {name!r}")
+    return rec
+
+
+def read_jsonl_records(file: Path, fields: Sequence[str]) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, record) of a JSONL file whose every record must have `fields`."""
+    out = []
+    for n, line in _nonblank_lines(file):
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            raise InputError(f"{file}:{n}: not a JSON object") from None
+        out.append((n, require(rec, fields, file, n)))
+    return out
+
+
+@FORMATS.register("parallel_text")
+def read_parallel_text(path: Path, lang: str, split: str | None, skipped: Counter) -> list[Item]:
+    """<path>/<lang>.txt: one sentence per line, line i the same sentence in every language
+    (the NTREX layout). Items {id: line number, text}."""
+    file = path / f"{lang}.txt"
+    if not file.is_file():
+        raise InputError(f"aligned sentence file not found: {file}")
+    lines = file.read_text(encoding="utf-8").splitlines()
+    return [{"id": str(i), "lang": lang, "text": t} for i, t in enumerate(lines, 1) if t.strip()]
+
+
+LANGUAGE_LISTERS.register("parallel_text")(lambda path: {p.stem for p in path.glob("*.txt")})
+
+
+@FORMATS.register("qa_jsonl")
+def read_qa_jsonl(path: Path, lang: str, split: str | None, skipped: Counter) -> list[Item]:
+    """Short-answer QA lines {id, lang, question, answer}: the answer is the reference."""
+    items: list[Item] = []
+    for file in _jsonl_files(path):
+        for _, rec in read_jsonl_records(file, ("id", "lang", "question", "answer")):
+            if rec["lang"] == lang:
+                items.append({**rec, "id": str(rec["id"]), "answer": str(rec["answer"])})
+    return items

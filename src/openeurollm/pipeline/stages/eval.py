@@ -46,11 +46,12 @@ class EvalStage(Stage):
     def run(self, ctx: StageContext) -> dict[str, Any]:
         from openeurollm.eval.loading import load_trained
         from openeurollm.eval.run import (
-            TaskRun,
             checkpoint_curves,
+            checkpoint_task_curves,
             heldout_texts,
             resolve_device,
             run_bpb,
+            run_reference_models,
             run_task,
         )
         from openeurollm.eval.scorer import Scorer
@@ -70,18 +71,7 @@ class EvalStage(Stage):
         if cfg.bpb:
             results["bpb"] = run_bpb(scorer, tok, texts, window)
 
-        tasks = [
-            TaskRun(
-                name=t.name,
-                template=t.template,
-                path=recipe.resolve(t.path),
-                languages=t.languages or languages,
-                num_fewshot=t.num_fewshot,
-                seed=t.seed if t.seed is not None else recipe.run.seed,
-                limit=t.limit,
-            )
-            for t in cfg.tasks
-        ]
+        tasks = _task_runs(recipe, languages)
         results["tasks"] = {t.name: run_task(scorer, tok, t, recipe.base_dir) for t in tasks}
 
         if cfg.checkpoints and cfg.bpb and texts:
@@ -97,8 +87,23 @@ class EvalStage(Stage):
                 final=results["bpb"],
             )
 
+        if cfg.reference_models and tasks:
+            folders = [recipe.resolve(f) for f in cfg.reference_models]
+            results["tasks"].update(
+                run_reference_models(
+                    folders, tasks, cfg.batch_size, window, device, recipe.base_dir
+                )
+            )
+
+        if cfg.checkpoint_tasks and tasks:
+            results["checkpoint_tasks"] = checkpoint_task_curves(
+                ctx.input("train") / "checkpoints",
+                ctx.record("train").get("steps", recipe.train.steps),
+                model, scorer, tok, tasks, results["tasks"], recipe.base_dir,
+            )  # fmt: skip
+
         if cfg.lm_eval and tasks:
-            from openeurollm.eval.lm_eval_bridge import run_lm_eval_for_stage
+            from openeurollm.eval.lm_eval_native import run_lm_eval_for_stage
 
             results["tasks"].update(run_lm_eval_for_stage(ctx, model, tok, tasks, window))
 
@@ -106,6 +111,31 @@ class EvalStage(Stage):
         results["device"] = str(device)
         write_json(ctx.out / "results.json", results)
         return _record(results)
+
+
+def _task_runs(recipe: Recipe, languages: list[str]) -> list[Any]:
+    """The recipe's eval tasks resolved to paths, languages and seeds."""
+    from openeurollm.eval.run import TaskRun
+
+    return [
+        TaskRun(
+            name=t.name,
+            template=t.template,
+            path=recipe.resolve(t.path),
+            languages=t.languages or languages,
+            num_fewshot=t.num_fewshot,
+            seed=t.seed if t.seed is not None else recipe.run.seed,
+            limit=t.limit,
+            formulation=t.formulation,
+            normalization=t.normalization,
+        )
+        for t in recipe.eval.tasks
+    ]
+
+
+# Per task and language in the record: the headline metric's name, value, 95% interval and
+# its method, the chance level, n; acc/acc_norm (multiple choice) as before.
+_RECORDED = ("metric", "value", "ci95", "ci_method", "chance", "acc", "acc_norm", "n")
 
 
 def _record(results: dict[str, Any]) -> dict[str, Any]:
@@ -116,11 +146,15 @@ def _record(results: dict[str, Any]) -> dict[str, Any]:
         tasks[name] = {
             "source": body.get("source"),
             "template": body.get("template"),
+            "output_type": body.get("output_type"),
+            "reference_model": body.get("reference_model"),
             "num_fewshot": body.get("num_fewshot"),
             "per_language": {
-                lang: {k: s.get(k) for k in ("acc", "acc_norm", "n")}
+                lang: {k: s.get(k) for k in _RECORDED if k in s}
                 for lang, s in body.get("per_language", {}).items()
             },
+            "aggregate": body.get("aggregate"),
+            "missing_languages": body.get("missing_languages"),
         }
     record = {
         "languages": sorted(bpb),
