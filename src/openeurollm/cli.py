@@ -23,6 +23,8 @@ examples:
   openeurollm inspect runs/demo --stage curate --reason dedup_exact
   openeurollm check-inclusion runs/demo/release --url https://example.org/page
   openeurollm verify runs/demo/release                   check every release file's SHA-256
+  openeurollm export megatron runs/demo out/megatron     data blend, tokenizer, model args
+  openeurollm import megatron CKPT out/model --tokenizer out/megatron/tokenizer
 """
 
 
@@ -96,6 +98,30 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     verify_release(Path(args.release))
     print(f"ok: every file listed in {Path(args.release) / 'SHA256SUMS'} matches")
+    return 0
+
+
+def _cmd_export_megatron(args: argparse.Namespace) -> int:
+    from openeurollm.interop.megatron_export import export_megatron
+
+    record = export_megatron(Path(args.run_dir), Path(args.out), args.vocab_divisible_by)
+    print(
+        f"wrote {args.out}: {len(record['blend'])} data prefixes, vocabulary "
+        f"{record['vocab_size']} (padded to {record['padded_vocab_size']}), "
+        f"{record['parameters_padded']:,} parameters; see {Path(args.out) / 'launch.sh'}"
+    )
+    return 0
+
+
+def _cmd_import_megatron(args: argparse.Namespace) -> int:
+    from openeurollm.interop.megatron_import import import_megatron
+
+    args_file = Path(args.args) if args.args else None
+    record = import_megatron(Path(args.checkpoint), Path(args.out), Path(args.tokenizer), args_file)
+    print(
+        f"wrote {args.out}: {record['architecture']}, {record['parameters']:,} parameters "
+        f"from a {record['format']} checkpoint (arguments from {record['arguments_from']})"
+    )
     return 0
 
 
@@ -173,6 +199,33 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check a release folder against its SHA256SUMS")
     verify.add_argument("release")
     verify.set_defaults(func=_cmd_verify)
+
+    export = sub.add_parser("export", help="hand a run to another training stack")
+    export_to = export.add_subparsers(dest="target", required=True, metavar="TARGET")
+    megatron_out = export_to.add_parser(
+        "megatron", help="Megatron-LM data blend, HF tokenizer folder and model arguments"
+    )
+    megatron_out.add_argument("run_dir", help="run directory (shards stage finished)")
+    megatron_out.add_argument("out", help="folder to write")
+    megatron_out.add_argument(
+        "--vocab-divisible-by", type=int, default=128, help="--make-vocab-size-divisible-by"
+    )
+    megatron_out.set_defaults(func=_cmd_export_megatron)
+
+    import_ = sub.add_parser("import", help="bring another stack's checkpoint into ours")
+    import_from = import_.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    megatron_in = import_from.add_parser(
+        "megatron", help="Megatron-Core GPT checkpoint -> our Hugging Face release layout"
+    )
+    megatron_in.add_argument("checkpoint", help="checkpoint root, iteration folder or .pt file")
+    megatron_in.add_argument("out", help="folder to write (model.safetensors, config.json, ...)")
+    megatron_in.add_argument(
+        "--tokenizer", required=True, help="HF tokenizer folder or tokenizer.json it trained with"
+    )
+    megatron_in.add_argument(
+        "--args", help="Megatron arguments file (default: the checkpoint's saved args)"
+    )
+    megatron_in.set_defaults(func=_cmd_import_megatron)
 
     ref = sub.add_parser(
         "recipe-reference", help="write the recipe reference generated from the schema"

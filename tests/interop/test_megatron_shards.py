@@ -27,7 +27,9 @@ def test_megatron_reads_every_shard_of_a_run_as_our_documents(small_run) -> None
     lineage_rows = 0
     for lang, info in meta["languages"].items():
         mix = small_run.run_dir / "mix" / "train" / f"{lang}.parquet"
-        expected = [ids + [tok.eos_id] for ids in tok.encode_batch([d.text for d in read_documents(mix)])]
+        expected = [
+            [*ids, tok.eos_id] for ids in tok.encode_batch([d.text for d in read_documents(mix)])
+        ]
         theirs: list[list[int]] = []
         for rel in info["files"]:
             dataset = IndexedDataset(str(shards_dir / rel).removesuffix(".bin"))
@@ -44,7 +46,7 @@ def _megatron_built(folder: Path, vocab: int) -> list[list[int]]:
     preprocess_data.py does: one prefix per "language", uint16 and int32 token files."""
     rng = np.random.default_rng(3)
     docs = []
-    for i in range(120):
+    for _ in range(120):
         doc = [int(rng.integers(2, vocab))]
         for _ in range(int(rng.integers(10, 40))):
             doc.append((doc[-1] * 5 + 3) % (vocab - 2) + 2)
@@ -79,8 +81,15 @@ def test_megatron_built_shards_feed_our_trainer(tmp_path: Path) -> None:
 
     job = Job(
         model=dict(vocab_size=48, dim=32, n_layers=1, n_heads=2, n_kv_heads=1, ffn_dim=64),
-        train=TrainConfig(steps=4, batch_size=4, seq_len=16, warmup_steps=1, log_every=1,
-                          checkpoint_every=4, threads=1).model_dump(mode="json"),  # fmt: skip
+        train=TrainConfig(
+            steps=4,
+            batch_size=4,
+            seq_len=16,
+            warmup_steps=1,
+            log_every=1,
+            checkpoint_every=4,
+            threads=1,
+        ).model_dump(mode="json"),
         seed=1,
         shards=str(folder),
         out=str(tmp_path / "train"),

@@ -93,12 +93,12 @@ def model_args_from_flags(flags: dict[str, str | bool], vocab_size: int) -> Mode
             raise InputError(f"Megatron arguments lack --{name}")
         return str(value)
 
+    rope = get("position-embedding-type", "learned_absolute") == "rope"
     unsupported = {
         "normalization": (get("normalization", "LayerNorm") != "RMSNorm", "only RMSNorm"),
         "swiglu": (flags.get("swiglu") is not True, "only SwiGLU MLPs"),
         "disable-bias-linear": (flags.get("disable-bias-linear") is not True, "no biases"),
-        "position-embedding-type": (get("position-embedding-type", "learned_absolute") != "rope",
-                                    "only RoPE"),  # fmt: skip
+        "position-embedding-type": (not rope, "only RoPE"),
         "rotary-percent": (float(get("rotary-percent", "1.0")) != 1.0, "RoPE on the whole head"),
         "apply-layernorm-1p": (flags.get("apply-layernorm-1p") is True, "plain RMSNorm weights"),
         "rotary-interleaved": (flags.get("rotary-interleaved") is True, "rotate-half RoPE"),

@@ -27,7 +27,7 @@ _EXTRA = "_extra_state"
 
 @dataclass
 class MegatronCheckpoint:
-    path: Path  # the iteration folder actually read
+    path: Path  # the iteration folder (torch_dist) or .pt file (torch) actually read
     format: str  # "torch_dist" or "torch"
     tensors: dict[str, torch.Tensor]
     saved_args: dict[str, Any] | None  # Megatron-LM's argparse values, when saved and safe
@@ -47,7 +47,7 @@ def _safe_torch_load(path: Path) -> Any:
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):
             return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling refusal becomes one line
+    except Exception as exc:  # any unpickling refusal becomes one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(
             f"{path} cannot be loaded without unpickling arbitrary objects ({first}); "
@@ -91,7 +91,7 @@ def _read_torch(file: Path) -> MegatronCheckpoint:
     tensors = {
         k: v for k, v in model.items() if isinstance(v, torch.Tensor) and not k.endswith(_EXTRA)
     }
-    return MegatronCheckpoint(file.parent, "torch", tensors, _namespace_dict(data.get("args")))
+    return MegatronCheckpoint(file, "torch", tensors, _namespace_dict(data.get("args")))
 
 
 def read_checkpoint(path: Path) -> MegatronCheckpoint:

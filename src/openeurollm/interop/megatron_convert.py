@@ -58,7 +58,9 @@ def split_qkv(qkv: torch.Tensor, args: ModelArgs) -> tuple[torch.Tensor, ...]:
     rep, hd = args.n_heads // args.n_kv_heads, args.hd
     expected = (args.n_heads + 2 * args.n_kv_heads) * hd
     if qkv.shape != (expected, args.dim):
-        raise InputError(f"linear_qkv is {tuple(qkv.shape)}, the arguments imply {(expected, args.dim)}")
+        raise InputError(
+            f"linear_qkv is {tuple(qkv.shape)}, the arguments imply {(expected, args.dim)}"
+        )
     grouped = qkv.reshape(args.n_kv_heads, (rep + 2) * hd, args.dim)
     q, k, v = grouped.split([rep * hd, hd, hd], dim=1)
     return (
@@ -77,7 +79,9 @@ def _layer(src: dict[str, torch.Tensor], i: int, args: ModelArgs) -> dict[str, t
     wq, wk, wv = split_qkv(_need(src, _QKV, i), args)
     fc1 = _need(src, _FC1, i)
     if fc1.shape != (2 * args.ffn_dim, args.dim):
-        raise InputError(f"layer {i} linear_fc1 is {tuple(fc1.shape)}, not SwiGLU of {args.ffn_dim}")
+        raise InputError(
+            f"layer {i} linear_fc1 is {tuple(fc1.shape)}, not SwiGLU of {args.ffn_dim}"
+        )
     w1, w3 = fc1.chunk(2, dim=0)
     prefix = f"layers.{i}."
     out.update({prefix + "attention.wq.weight": wq, prefix + "attention.wk.weight": wk,
@@ -110,7 +114,9 @@ def to_our_state_dict(tensors: dict[str, torch.Tensor], args: ModelArgs) -> dict
     top = {k: v for k, v in tensors.items() if not k.startswith("decoder.layers.")}
     if "embedding.word_embeddings.weight" not in top or "decoder.final_layernorm.weight" not in top:
         raise InputError("the checkpoint has no embedding or final norm (a pipeline stage only?)")
-    state["tok_embeddings.weight"] = _rows(top.pop("embedding.word_embeddings.weight"), args.vocab_size, "the embedding")
+    state["tok_embeddings.weight"] = _rows(
+        top.pop("embedding.word_embeddings.weight"), args.vocab_size, "the embedding"
+    )
     state["norm.weight"] = top.pop("decoder.final_layernorm.weight")
     output = top.pop("output_layer.weight", None)
     if not args.tie_embeddings:

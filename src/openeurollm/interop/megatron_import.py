@@ -67,7 +67,7 @@ def import_megatron(
     written = export_hf(state, args, tok_json, Path(out))
     record = {
         "source": str(Path(checkpoint).resolve()),
-        "iteration_dir": str(ckpt.path.resolve()),
+        "read": str(ckpt.path.resolve()),
         "format": ckpt.format,
         "arguments_from": source,
         "model": args.to_dict(),
