@@ -109,6 +109,7 @@ def model_args_from_flags(flags: dict[str, str | bool], vocab_size: int) -> Mode
     heads = int(get("num-attention-heads"))
     hidden = int(get("hidden-size"))
     groups = int(get("num-query-groups")) if flags.get("group-query-attention") else heads
+    head_dim = int(get("kv-channels", str(hidden // heads)))
     return ModelArgs(
         vocab_size=vocab_size,
         dim=hidden,
@@ -116,7 +117,7 @@ def model_args_from_flags(flags: dict[str, str | bool], vocab_size: int) -> Mode
         n_heads=heads,
         n_kv_heads=groups,
         ffn_dim=int(get("ffn-hidden-size", str(4 * hidden))),
-        head_dim=int(get("kv-channels", str(hidden // heads))),
+        head_dim=None if head_dim * heads == hidden else head_dim,
         rope_theta=float(get("rotary-base", "10000")),
         norm_eps=float(get("norm-epsilon", "1e-5")),
         qk_norm=flags.get("qk-layernorm") is True,
