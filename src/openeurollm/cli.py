@@ -145,6 +145,16 @@ def _cmd_recipe_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _system_parser(
+    sub: argparse._SubParsersAction, verb: str, verb_help: str, megatron_help: str
+) -> argparse.ArgumentParser:
+    """`openeurollm VERB megatron ...`: the parser of the one system supported so far."""
+    systems = sub.add_parser(verb, help=verb_help).add_subparsers(
+        dest="system", required=True, metavar="SYSTEM"
+    )
+    return systems.add_parser("megatron", help=megatron_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="openeurollm",
@@ -200,11 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("release")
     verify.set_defaults(func=_cmd_verify)
 
-    export = sub.add_parser("export", help="hand a run to another training stack")
-    export_to = export.add_subparsers(dest="target", required=True, metavar="TARGET")
-    megatron_out = export_to.add_parser(
-        "megatron", help="Megatron-LM data blend, HF tokenizer folder and model arguments"
-    )
+    megatron_out = _system_parser(
+        sub, "export", "hand a run to another training stack",
+        "Megatron-LM data blend, HF tokenizer folder and model arguments",
+    )  # fmt: skip
     megatron_out.add_argument("run_dir", help="run directory (shards stage finished)")
     megatron_out.add_argument("out", help="folder to write")
     megatron_out.add_argument(
@@ -212,11 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     megatron_out.set_defaults(func=_cmd_export_megatron)
 
-    import_ = sub.add_parser("import", help="bring another stack's checkpoint into ours")
-    import_from = import_.add_subparsers(dest="source", required=True, metavar="SOURCE")
-    megatron_in = import_from.add_parser(
-        "megatron", help="Megatron-Core GPT checkpoint -> our Hugging Face release layout"
-    )
+    megatron_in = _system_parser(
+        sub, "import", "bring another stack's checkpoint into ours",
+        "Megatron-Core GPT checkpoint -> our Hugging Face release layout",
+    )  # fmt: skip
     megatron_in.add_argument("checkpoint", help="checkpoint root, iteration folder or .pt file")
     megatron_in.add_argument("out", help="folder to write (model.safetensors, config.json, ...)")
     megatron_in.add_argument(

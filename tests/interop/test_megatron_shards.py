@@ -8,10 +8,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from openeurollm.data.docstore import read_documents
 from openeurollm.shards.reader import ShardFile, ShardSet
+from openeurollm.shards.writer import ShardWriter
 from openeurollm.tokenizer.encoder import TextTokenizer
 from openeurollm.train.data import TokenWindows
 
@@ -39,6 +41,22 @@ def test_megatron_reads_every_shard_of_a_run_as_our_documents(small_run) -> None
         assert theirs == expected, lang
         lineage_rows += len(expected)
     assert lineage_rows == meta["total_docs"]
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "int32"])
+def test_our_files_are_byte_identical_to_megatrons(tmp_path: Path, dtype: str) -> None:
+    rng = np.random.default_rng(1)
+    docs = [rng.integers(0, 60_000, size=int(n)).tolist() for n in rng.integers(1, 50, 30)]
+    with ShardWriter(tmp_path, "ours", dtype, max_tokens=10**6) as writer:
+        for doc in docs:
+            writer.add(doc)
+    builder = IndexedDatasetBuilder(str(tmp_path / "theirs.bin"), dtype=np.dtype(dtype).type)
+    for doc in docs:
+        builder.add_document(torch.tensor(doc), [len(doc)])
+    builder.finalize(str(tmp_path / "theirs.idx"))
+    for suffix in (".bin", ".idx"):
+        ours = (tmp_path / "ours" / f"00000{suffix}").read_bytes()
+        assert ours == (tmp_path / f"theirs{suffix}").read_bytes(), suffix
 
 
 def _megatron_built(folder: Path, vocab: int) -> list[list[int]]:

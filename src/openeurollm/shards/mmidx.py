@@ -51,12 +51,8 @@ class MegatronIndex:
     sequence_pointers: np.ndarray  # int64, byte offsets into the .bin file
     document_indices: np.ndarray  # int64, sequence index where each document starts, then S
 
-    @property
-    def num_tokens(self) -> int:
-        return int(self.sequence_lengths.sum(dtype=np.int64))
-
     def document_offsets(self) -> np.ndarray:
-        """Token offsets of the documents (documents + 1 values, the last = num_tokens)."""
+        """Token offsets of the documents (documents + 1 values, the last = all tokens)."""
         starts = np.zeros(len(self.sequence_lengths) + 1, dtype=np.int64)
         np.cumsum(self.sequence_lengths, dtype=np.int64, out=starts[1:])
         return starts[self.document_indices]
