@@ -3,9 +3,9 @@ parallel state): build megatron-core's GPTModel from a Megatron arguments file t
 Megatron-LM's `core_transformer_config_from_args` does, count its parameters, compute logits,
 and save it as a checkpoint.
 
-    python megatron_side.py ARGS_FILE VOCAB_SIZE WORK_DIR
+    python megatron_side.py VOCAB_SIZE ARGS_FILE WORK_DIR [ARGS_FILE WORK_DIR ...]
 
-Writes WORK_DIR/facts.json (parameter count, padded vocabulary), logits.safetensors (for
+Writes per WORK_DIR: facts.json (parameter count, padded vocabulary), logits.safetensors (for
 tokens.safetensors), ckpt-torch/ (legacy format, with Megatron-LM-style saved args) and
 ckpt-dist/ (torch_dist layout: see `save_torch_dist`).
 
@@ -142,17 +142,9 @@ def save_torch_dist(model, folder: Path) -> None:
     dist_checkpointing.save(model.sharded_state_dict(), str(folder), sharded_strategy=strategy)
 
 
-def main() -> None:
-    args_file, vocab, work = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=os.environ.get("MEGATRON_PORT", "29533"))
-    dist.init_process_group("gloo", rank=0, world_size=1)
-    from megatron.core import parallel_state
-    from megatron.core.tensor_parallel.random import initialize_rng_tracker
-
-    parallel_state.initialize_model_parallel(1, 1)
-    initialize_rng_tracker(inference_rng_tracker=True, force_reset=True)
-    torch.manual_seed(0)
+def build_run_save(args_file: Path, vocab: int, work: Path) -> None:
     flags = read_args_file(args_file)
+    torch.manual_seed(0)
     model, padded = build_model(flags, vocab)
     with torch.no_grad():  # norms start at one: random ones show a misplaced norm weight
         for name, param in model.named_parameters():
@@ -164,6 +156,19 @@ def main() -> None:
     save_file({"logits": logits(model, tokens)}, work / "logits.safetensors")
     save_torch(model, flags, work / "ckpt-torch")
     save_torch_dist(model, work / "ckpt-dist")
+
+
+def main() -> None:
+    vocab, pairs = int(sys.argv[1]), sys.argv[2:]
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=os.environ.get("MEGATRON_PORT", "29533"))
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    from megatron.core import parallel_state
+    from megatron.core.tensor_parallel.random import initialize_rng_tracker
+
+    parallel_state.initialize_model_parallel(1, 1)
+    initialize_rng_tracker(inference_rng_tracker=True, force_reset=True)
+    for args_file, work in zip(pairs[::2], pairs[1::2], strict=True):
+        build_run_save(Path(args_file), vocab, Path(work))
     dist.destroy_process_group()
 
 

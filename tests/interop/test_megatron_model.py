@@ -35,6 +35,10 @@ UNTIED = ModelArgs(vocab_size=1200, dim=64, n_layers=2, n_heads=4, n_kv_heads=4,
                    max_seq_len=256)  # fmt: skip
 
 
+class Unpicklable:
+    """A class `torch.load(weights_only=True)` refuses to rebuild, as it should any unknown one."""
+
+
 @pytest.fixture(scope="module")
 def megatron(small_run, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Export the small run, then let megatron-core build, run and save both shapes."""
@@ -44,16 +48,17 @@ def megatron(small_run, tmp_path_factory: pytest.TempPathFactory) -> dict[str, P
     write_args_file(root / "untied_args.txt", model_flags(UNTIED, seq_len=64))
     tokens = torch.randint(0, 1200, (2, 12), generator=torch.Generator().manual_seed(0))
     work = {"tied": root / "tied", "untied": root / "untied"}
+    argv = [sys.executable, str(SIDE), "1200"]
     for name, args_file in (
         ("tied", export / "model_args.txt"),
         ("untied", root / "untied_args.txt"),
     ):
         work[name].mkdir()
         save_file({"tokens": tokens}, work[name] / "tokens.safetensors")
-        env = {**os.environ, "MEGATRON_PORT": str(29500 + os.getpid() % 400)}
-        done = subprocess.run([sys.executable, str(SIDE), str(args_file), "1200", str(work[name])],
-                              env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
-        assert done.returncode == 0, done.stderr[-3000:]
+        argv += [str(args_file), str(work[name])]
+    env = {**os.environ, "MEGATRON_PORT": str(29500 + os.getpid() % 400)}
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
     return {"export": export, "untied_args": root / "untied_args.txt", **work}
 
 
@@ -157,7 +162,7 @@ def test_imported_model_runs_our_eval(megatron, small_run, tmp_path: Path) -> No
 
 def test_unsafe_or_unsupported_checkpoints_are_one_line_errors(megatron, tmp_path: Path) -> None:
     pickled = tmp_path / "evil.pt"
-    torch.save({"model": {}, "hook": Path("x")}, pickled)  # a class weights_only refuses
+    torch.save({"model": {}, "hook": Unpicklable()}, pickled)
     with pytest.raises(InputError, match="cannot be loaded without unpickling"):
         read_checkpoint(pickled)
     split = tmp_path / "tp2" / "iter_0000001"

@@ -48,9 +48,16 @@ def _safe_torch_load(path: Path) -> Any:
         with torch.serialization.safe_globals([argparse.Namespace]):
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # any unpickling refusal becomes one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # torch's message is a page of advice; its "Unsupported global: ..." line names the
+        # class that would have to be trusted.
+        found = [ln for ln in str(exc).splitlines() if "Unsupported global: GLOBAL " in ln]
+        why = (
+            "it needs " + found[0].split("GLOBAL ")[1].split(" ")[0]
+            if found
+            else type(exc).__name__
+        )
         raise InputError(
-            f"{path} cannot be loaded without unpickling arbitrary objects ({first}); "
+            f"{path} cannot be loaded without unpickling arbitrary objects ({why}); "
             "save the checkpoint with --ckpt-format torch_dist"
         ) from None
 
