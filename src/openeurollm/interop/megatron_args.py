@@ -13,6 +13,7 @@ import shlex
 from pathlib import Path
 
 from openeurollm.errors import InputError
+from openeurollm.io.fileio import atomic_open
 from openeurollm.model.args import ModelArgs
 
 MEGATRON_VOCAB_MULTIPLE = 128  # Megatron-LM's default --make-vocab-size-divisible-by
@@ -65,7 +66,8 @@ def model_flags(
 
 def write_args_file(path: Path, flags: list[list[str]]) -> None:
     """One option per line, shell-quoted: `xargs` or `$(cat FILE)` turns it into arguments."""
-    Path(path).write_text("".join(shlex.join(f) + "\n" for f in flags), encoding="utf-8")
+    with atomic_open(Path(path)) as fh:
+        fh.write("".join(shlex.join(f) + "\n" for f in flags))
 
 
 def read_args_file(path: Path) -> dict[str, str | bool]:

@@ -27,7 +27,7 @@ from openeurollm.interop.megatron_args import (
     padded_vocab_size,
     write_args_file,
 )
-from openeurollm.io.fileio import file_sha256, read_json, write_json
+from openeurollm.io.fileio import atomic_open, file_sha256, read_json, write_json
 from openeurollm.model.args import ModelArgs, num_params
 from openeurollm.model.flavors import model_args
 from openeurollm.tokenizer.hf import save_hf_tokenizer
@@ -100,10 +100,12 @@ def export_megatron(
     out.mkdir(parents=True, exist_ok=True)
     save_hf_tokenizer(tok_json, out / "tokenizer", args.max_seq_len)
     pairs = [x for weight, prefix, _, _ in blend for x in (repr(weight), prefix)]
-    (out / "data_args.txt").write_text(shlex.join(pairs) + "\n", encoding="utf-8")
+    with atomic_open(out / "data_args.txt") as fh:
+        fh.write(shlex.join(pairs) + "\n")
     write_json(out / "blend.json", {"train": pairs, "valid": None, "test": None})
     write_args_file(out / "model_args.txt", flags)
-    (out / "launch.sh").write_text(_launch_script(flags, out), encoding="utf-8")
+    with atomic_open(out / "launch.sh") as fh:
+        fh.write(_launch_script(flags, out))
     padded = padded_vocab_size(args.vocab_size, vocab_divisible_by)
     record = {
         "run_dir": str(run_dir.resolve()),

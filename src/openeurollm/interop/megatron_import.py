@@ -19,6 +19,7 @@ from openeurollm.io.fileio import read_json, write_json
 from openeurollm.model.args import ModelArgs
 from openeurollm.model.hf import args_from_hf_config, from_hf_state_dict
 from openeurollm.model.llama import Transformer
+from openeurollm.tokenizer.train import BOS, EOS, PAD
 
 
 def _tokenizer_json(path: Path) -> Path:
@@ -50,7 +51,11 @@ def import_megatron(
     from openeurollm.release.hf_export import export_hf
 
     tok_json = _tokenizer_json(tokenizer)
-    vocab = Tokenizer.from_file(str(tok_json)).get_vocab_size(with_added_tokens=True)
+    tok = Tokenizer.from_file(str(tok_json))
+    lacking = [t for t in (BOS, EOS, PAD) if tok.token_to_id(t) is None]
+    if lacking:  # the release's tokenizer files and generation config name these
+        raise InputError(f"{tok_json} lacks {', '.join(lacking)}: not an openeurollm tokenizer")
+    vocab = tok.get_vocab_size(with_added_tokens=True)
     ckpt = read_checkpoint(Path(checkpoint))
     if args_file is not None:
         flags, source = read_args_file(Path(args_file)), str(args_file)
