@@ -67,7 +67,7 @@ def write_shards(
 ) -> None:
     """Zipf-distributed token ids (text-like frequencies), one shard per language."""
     rng = np.random.default_rng(0)
-    dtype = "uint16" if vocab <= 2**16 else "uint32"
+    dtype = "uint16" if vocab <= 2**16 else "int32"
     meta_langs = {}
     for i in range(langs):
         lang = f"l{i}"

@@ -26,6 +26,8 @@ examples:
   openeurollm inspect runs/demo --stage curate --reason dedup_exact
   openeurollm check-inclusion runs/demo/release --url https://example.org/page
   openeurollm verify runs/demo/release                   check every release file's SHA-256
+  openeurollm export megatron runs/demo out/megatron     data blend, tokenizer, model args
+  openeurollm import megatron CKPT out/model --tokenizer out/megatron/tokenizer
 """
 
 
@@ -139,6 +141,30 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export_megatron(args: argparse.Namespace) -> int:
+    from openeurollm.interop.megatron_export import export_megatron
+
+    record = export_megatron(Path(args.run_dir), Path(args.out), args.vocab_divisible_by)
+    print(
+        f"wrote {args.out}: {len(record['blend'])} data prefixes, vocabulary "
+        f"{record['vocab_size']} (padded to {record['padded_vocab_size']}), "
+        f"{record['parameters_padded']:,} parameters; see {Path(args.out) / 'launch.sh'}"
+    )
+    return 0
+
+
+def _cmd_import_megatron(args: argparse.Namespace) -> int:
+    from openeurollm.interop.megatron_import import import_megatron
+
+    args_file = Path(args.args) if args.args else None
+    record = import_megatron(Path(args.checkpoint), Path(args.out), Path(args.tokenizer), args_file)
+    print(
+        f"wrote {args.out}: {record['architecture']}, {record['parameters']:,} parameters "
+        f"from a {record['format']} checkpoint (arguments from {record['arguments_from']})"
+    )
+    return 0
+
+
 def _cmd_recipe_reference(args: argparse.Namespace) -> int:
     from openeurollm.recipe_docs import recipe_reference
 
@@ -157,6 +183,16 @@ def _cmd_recipe_reference(args: argparse.Namespace) -> int:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"wrote {args.out}")
     return 0
+
+
+def _system_parser(
+    sub: argparse._SubParsersAction, verb: str, verb_help: str, megatron_help: str
+) -> argparse.ArgumentParser:
+    """`openeurollm VERB megatron ...`: the parser of the one system supported so far."""
+    systems = sub.add_parser(verb, help=verb_help).add_subparsers(
+        dest="system", required=True, metavar="SYSTEM"
+    )
+    return systems.add_parser("megatron", help=megatron_help)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -232,6 +268,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="the provider's Ed25519 public key (PEM): also check the release's signature",
     )
     verify.set_defaults(func=_cmd_verify)
+
+    megatron_out = _system_parser(
+        sub, "export", "hand a run to another training stack",
+        "Megatron-LM data blend, HF tokenizer folder and model arguments",
+    )  # fmt: skip
+    megatron_out.add_argument("run_dir", help="run directory (shards stage finished)")
+    megatron_out.add_argument("out", help="folder to write")
+    megatron_out.add_argument(
+        "--vocab-divisible-by", type=int, default=128, help="--make-vocab-size-divisible-by"
+    )
+    megatron_out.set_defaults(func=_cmd_export_megatron)
+
+    megatron_in = _system_parser(
+        sub, "import", "bring another stack's checkpoint into ours",
+        "Megatron-Core GPT checkpoint -> our Hugging Face release layout",
+    )  # fmt: skip
+    megatron_in.add_argument("checkpoint", help="checkpoint root, iteration folder or .pt file")
+    megatron_in.add_argument("out", help="folder to write (model.safetensors, config.json, ...)")
+    megatron_in.add_argument(
+        "--tokenizer", required=True, help="HF tokenizer folder or tokenizer.json it trained with"
+    )
+    megatron_in.add_argument(
+        "--args", help="Megatron arguments file (default: the checkpoint's saved args)"
+    )
+    megatron_in.set_defaults(func=_cmd_import_megatron)
 
     ref = sub.add_parser(
         "recipe-reference", help="write the recipe reference generated from the schema"

@@ -371,8 +371,9 @@ class TokenizerConfig(Section):
 
 
 class ShardsConfig(Section):
-    dtype: Literal["auto", "uint16", "uint32"] = "auto"
-    """Token id type on disk: uint16 when the vocabulary fits (at most 65,536 ids), else uint32."""
+    dtype: Literal["auto", "uint16", "int32"] = "auto"
+    """Token id type on disk: uint16 when the vocabulary fits (at most 65,536 ids), else int32
+    (the two Megatron's indexed datasets use for tokens)."""
     max_tokens_per_file: PositiveInt = 250_000_000
     """A language's shard is split into files of at most this many tokens (whole documents)."""
 

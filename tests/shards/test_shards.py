@@ -26,13 +26,13 @@ from ..tokenizer.corpus import run_tokenizer_stage, small_recipe
 def test_choose_dtype() -> None:
     assert choose_dtype(8000) == "uint16"
     assert choose_dtype(65536) == "uint16"  # ids 0..65535 fit
-    assert choose_dtype(65537) == "uint32"
-    assert choose_dtype(8000, "uint32") == "uint32"
+    assert choose_dtype(65537) == "int32"  # Megatron's index has no uint32
+    assert choose_dtype(8000, "int32") == "int32"
     with pytest.raises(ValueError, match="does not fit uint16"):
         choose_dtype(128_000, "uint16")
 
 
-@pytest.mark.parametrize("dtype,high", [("uint16", 65535), ("uint32", 200_000)])
+@pytest.mark.parametrize("dtype,high", [("uint16", 65535), ("int32", 200_000)])
 def test_writer_reader_round_trip(tmp_path: Path, dtype: str, high: int) -> None:
     rng = np.random.default_rng(0)
     docs = [rng.integers(0, high + 1, size=int(n)).tolist() for n in rng.integers(1, 40, 60)]
@@ -59,12 +59,19 @@ def test_damaged_index_is_reported(tmp_path: Path) -> None:
         writer.add([1, 2, 3])
     idx = tmp_path / "xx" / "00000.idx"
     assert read_offsets(idx).tolist() == [0, 3]
-    idx.write_bytes(idx.read_bytes()[:-4])
+    good = idx.read_bytes()
+    idx.write_bytes(good[:-4])
     with pytest.raises(StageError, match="truncated"):
         read_offsets(idx)
-    idx.write_bytes(b"PICKLE!!" + b"\0" * 24)
+    idx.write_bytes(b"PICKLE!!!" + good[9:])
     with pytest.raises(StageError, match="bad magic"):
         read_offsets(idx)
+    pointer_at = 9 + 8 + 1 + 8 + 8 + 4  # the first (only) sequence pointer
+    idx.write_bytes(good[:pointer_at] + (2).to_bytes(8, "little") + good[pointer_at + 8 :])
+    with pytest.raises(StageError, match="pointers"):
+        read_offsets(idx)
+    with pytest.raises(ValueError, match="no code in Megatron"):
+        ShardWriter(tmp_path, "yy", "uint32", max_tokens=100)
 
 
 def test_shards_stage_round_trip_and_lineage(tmp_path: Path) -> None:

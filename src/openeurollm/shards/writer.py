@@ -1,9 +1,9 @@
-"""Write token shards (.bin + .idx, format in the package docstring), one language at a time."""
+"""Write token shards (.bin + Megatron .idx, format in the package docstring), one language at a
+time."""
 
 from __future__ import annotations
 
 import contextlib
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -11,30 +11,22 @@ from typing import BinaryIO
 import numpy as np
 
 from openeurollm.io.fileio import atomic_path, file_sha256
+from openeurollm.shards.mmidx import DTYPE_CODES, write_index
 
-IDX_MAGIC = b"OELIDX01"
 UINT16_LIMIT = 1 << 16
 
 
 def choose_dtype(vocab_size: int, requested: str = "auto") -> str:
-    """uint16 when every id fits (vocab < 65,536), else uint32; an explicit request is checked."""
-    needed = "uint16" if vocab_size <= UINT16_LIMIT else "uint32"
+    """uint16 when every id fits (vocab <= 65,536), else int32 (Megatron's index names no
+    uint32; int32 holds any real vocabulary); an explicit request is checked."""
+    needed = "uint16" if vocab_size <= UINT16_LIMIT else "int32"
     if requested == "auto":
         return needed
-    if requested == "uint16" and needed == "uint32":
+    if requested == "uint16" and needed == "int32":
         raise ValueError(f"a vocabulary of {vocab_size} ids does not fit uint16")
-    if requested not in ("uint16", "uint32"):
-        raise ValueError(f"unknown shard dtype {requested!r} (allowed: auto, uint16, uint32)")
+    if requested not in ("uint16", "int32"):
+        raise ValueError(f"unknown shard dtype {requested!r} (allowed: auto, uint16, int32)")
     return requested
-
-
-def write_offsets(path: Path, offsets: np.ndarray) -> None:
-    """Write an .idx file atomically."""
-    offsets = np.asarray(offsets, dtype="<i8")
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        fh.write(IDX_MAGIC)
-        fh.write(struct.pack("<Q", len(offsets) - 1))
-        fh.write(offsets.tobytes())
 
 
 @dataclass
@@ -64,6 +56,8 @@ class ShardWriter:
     def __init__(self, root: Path, lang: str, dtype: str, max_tokens: int) -> None:
         self.root = Path(root)
         self.lang = lang
+        if dtype not in DTYPE_CODES:
+            raise ValueError(f"shard dtype {dtype!r} has no code in Megatron's index format")
         self.dtype = np.dtype(dtype).newbyteorder("<")
         self.max_tokens = max_tokens
         self.shards: list[ShardInfo] = []
@@ -98,7 +92,8 @@ class ShardWriter:
             cur.atomic.__exit__(type(exc), exc, None)
             return
         cur.atomic.__exit__(None, None, None)
-        write_offsets(cur.bin_path.with_suffix(".idx"), np.asarray(cur.offsets))
+        lengths = np.diff(np.asarray(cur.offsets, dtype=np.int64))
+        write_index(cur.bin_path.with_suffix(".idx"), self.dtype.name, lengths)
         self.shards.append(
             ShardInfo(
                 path=cur.rel,

@@ -10,17 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-from openeurollm.io.fileio import file_sha256
 from openeurollm.shards.reader import ShardSet
 
 
 class TokenWindows:
-    """All shard files of a shards folder (language order, then file order) as one stream."""
+    """All shard files of a shards folder (language order, then file order) as one stream.
+    The folder is a shards stage's output or any folder of Megatron `.bin`/`.idx` pairs."""
 
     def __init__(self, shards_dir: Path, seq_len: int) -> None:
         shards = ShardSet(Path(shards_dir))
-        self.vocab_size = shards.vocab_size
-        self.meta_sha256 = file_sha256(Path(shards_dir) / "meta.json")
+        self.meta_sha256 = shards.fingerprint()
         self.langs = shards.languages
         self.tokens: list[np.ndarray] = []
         file_lang = []
@@ -30,6 +29,11 @@ class TokenWindows:
                     self.tokens.append(shard.tokens)
                     file_lang.append(li)
         self._file_lang = np.array(file_lang, dtype=np.int64)
+        # Shards made elsewhere carry no vocabulary size: the largest id decides what the
+        # model's embedding must hold (one pass over the memmaps, at start-up only).
+        self.vocab_size = shards.vocab_size
+        if self.vocab_size is None and self.tokens:
+            self.vocab_size = 1 + max(int(t.max()) for t in self.tokens)
         sizes = np.array([len(t) for t in self.tokens], dtype=np.int64)
         self.offsets = np.concatenate(([0], np.cumsum(sizes)))
         self.total = int(self.offsets[-1])

@@ -1,5 +1,8 @@
 """shards: mix/train + tokenizer -> <lang>/NNNNN.bin/.idx, lineage.parquet, meta.json.
 
+The .bin/.idx pairs are Megatron-Core indexed datasets: Megatron-LM trains on
+`shards/<lang>/NNNNN` prefixes as they are (`openeurollm export megatron` writes the blend).
+
 One task per language (resumable, parallel under any executor). Each task writes its
 language's shard files and a lineage part under `.stage-lineage/` (scratch, outside the
 digest); the stage then merges the parts into `lineage.parquet` and writes `meta.json`.
@@ -26,6 +29,7 @@ PARTS = ".stage-lineage"
 class ShardsStage(Stage):
     name = "shards"
     after = ("mix", "tokenizer")
+    version = 2  # 2: Megatron-Core .idx (MMIDIDX) instead of OELIDX01; int32 for large vocabularies
 
     def config(self, recipe: Recipe) -> dict[str, Any]:
         return {"shards": recipe.shards.model_dump(mode="json")}
@@ -76,7 +80,7 @@ class ShardsStage(Stage):
         if rows != docs:
             raise StageError(f"shards: lineage has {rows} rows for {docs} documents; rerun")
         meta = {
-            "format": "openeurollm-shards-1",
+            "format": "megatron-indexed-dataset-1",
             "dtype": dtype,
             "byte_order": "little",
             "vocab_size": tok.vocab_size,
