@@ -387,6 +387,21 @@ class TrainConfig(Section):
     # Power draw for energy accounting when no power sensor can be read (watts per device).
     power_watts: PositiveFloat | None = None
     peak_flops: PositiveFloat | None = None  # override the per-device peak FLOP/s table
+    spike_policy: Literal["fail", "skip_batch", "rollback"] = "fail"
+    """What a non-finite loss or gradient norm (or a spike, with spike_factor) does: end
+    training with an error; skip that batch's update; or reload the last checkpoint and skip
+    the data windows from it up to the bad one. Each event goes into the train record."""
+    spike_factor: float | None = Field(None, gt=1.0)
+    """A loss above this factor x the mean of the last 20 accepted losses is a spike; None:
+    only non-finite losses count."""
+    max_anomalies: PositiveInt = 10  # more skipped or rolled-back steps than this: fail
+    watchdog_seconds: PositiveFloat | None = None
+    """End the process (reason "stall", exit 75 so Slurm requeues) when no step completes
+    for this long: a hung collective or a dead peer. Covers a step plus its checkpoint."""
+    async_checkpoint: bool = False
+    """Save checkpoints with DCP async_save: tensors are staged to memory and written while
+    training goes on; the checkpoint counts (and older ones are pruned) once every rank's
+    write is done."""
 
     @model_validator(mode="after")
     def _batch_splits(self) -> TrainConfig:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from openeurollm.train.metrics import EnergyMeter, MetricsLog, peak_flops
+from openeurollm.train.outputs import truncate_metrics
 from openeurollm.train.parallel import all_reduce
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ class Callback:
 
     def on_checkpoint(self, trainer: Trainer) -> None:
         """Just before a checkpoint is saved: fold what the checkpoint must carry into state."""
+
+    def on_rollback(self, trainer: Trainer, step: int) -> None:
+        """The trainer went back to the checkpoint of `step` (train.spike_policy=rollback)."""
 
     def on_end(self, trainer: Trainer, summary: dict[str, Any]) -> None:
         """Training finished: add this callback's fields to the summary (rank 0's is kept)."""
@@ -98,6 +102,14 @@ class MetricsCallback(Callback):
         if result.skipped:
             row["skipped"] = result.skipped
         self.log.write(row)
+
+    def on_rollback(self, trainer: Trainer, step: int) -> None:
+        """The rows after `step` are written again as the steps are run again."""
+        if self.log is not None:
+            self.log.close()
+            truncate_metrics(self.path, step)
+            self.log = MetricsLog(self.path, self.tensorboard_dir)
+        self._tokens_log = trainer.state["tokens_seen"]
 
     def close(self) -> None:
         if self.log is not None:

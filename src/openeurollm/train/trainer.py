@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import math
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from openeurollm.config import TrainConfig
@@ -24,6 +25,7 @@ from openeurollm.io.fileio import write_json
 from openeurollm.io.progress import progress
 from openeurollm.model.args import ModelArgs, flops_per_token, num_params
 from openeurollm.model.llama import Transformer
+from openeurollm.train import anomaly, failure
 from openeurollm.train import checkpoint as ckpt
 from openeurollm.train.callbacks import Callback, StepResult
 from openeurollm.train.data import TokenWindows
@@ -57,6 +59,26 @@ def initial_state(langs: int) -> dict[str, Any]:
         "device_seconds": 0.0,
         "energy_j": 0.0,
         "segments": 0,
+        # Surviving anomalies: what happened (and when), the data windows skipped by
+        # rollbacks, and the recent losses a spike is measured against.
+        "events": [],
+        "data_offset": 0,
+        "recent_losses": [],
+    }
+
+
+def finite(value: float) -> float | None:
+    """JSON has no NaN or infinity: a non-finite number is recorded as null."""
+    return value if math.isfinite(value) else None
+
+
+def restart_event(previous: dict[str, Any], resumed_at: int) -> dict[str, Any]:
+    """The train record's entry for a start after a classified failure (train/failure.py)."""
+    return {
+        "step": previous.get("step"),
+        "reason": previous.get("reason", "error"),
+        "action": "restart",
+        "resumed_at_step": resumed_at,
     }
 
 
@@ -71,6 +93,8 @@ class Trainer:
         self.args = ModelArgs.from_dict(job.model)
         self.flops_per_token = flops_per_token(self.args, cfg.seq_len)
         self.resumed_from: int | None = None
+        self.pending: ckpt.PendingSave | None = None
+        self._ckpt_group: Any = None
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -110,6 +134,11 @@ class Trainer:
         elif info.is_main:
             shutil.rmtree(self.ckpt_root, ignore_errors=True)
         self.state["segments"] += 1
+        if info.is_main and (previous := failure.take(self.out)) is not None:
+            self.state["events"].append(restart_event(previous, self.state["step"]))
+        if cfg.async_checkpoint and dist.is_initialized():
+            # The background writer's collectives get a gloo group of their own.
+            self._ckpt_group = dist.new_group(backend="gloo")
         # Compiled blocks (parallelize) leave the head's loss outside; compiling it too fuses
         # the upcast, log-softmax and gather over the (tokens x vocab) logits.
         self.loss_fn = torch.compile(cross_entropy, dynamic=False) if cfg.compile else cross_entropy
@@ -157,28 +186,39 @@ class Trainer:
         return loss_sum / accum
 
     def step(self, step: int, stop: StopFlag) -> StepResult:
-        """One optimizer step at `step` (0-based). Every rank agrees on the loss and on
-        whether to stop through one collective per step."""
-        starts = self.windows.starts(self.job.seed, step, self.cfg.batch_size)
+        """One optimizer step at `step` (0-based). Every rank agrees on the loss, on whether to
+        stop and on whether a background checkpoint is written, through one collective. An
+        anomalous step (anomaly.detect) applies no update."""
+        cfg, state = self.cfg, self.state
+        starts = self.windows.starts(self.job.seed, step + state["data_offset"], cfg.batch_size)
         loss = self.forward_backward(starts)
-        grad_norm = nn.utils.clip_grad_norm_(
-            self.model.parameters(), self.cfg.grad_clip or math.inf
-        )
+        grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or math.inf)
         if hasattr(grad_norm, "full_tensor"):  # a DTensor under FSDP2
             grad_norm = grad_norm.full_tensor()
-        shared = torch.stack([loss, torch.tensor(float(bool(stop)), device=loss.device)]).double()
+        written = self.pending is None or self.pending.written()
+        flags = [float(bool(stop)), float(written)]
+        shared = torch.cat([loss.reshape(1), torch.tensor(flags, device=loss.device)]).double()
         all_reduce(shared, "sum")
-        loss_value = float(shared[0]) / self.info.world_size
+        world = self.info.world_size
+        loss_value, norm = float(shared[0]) / world, float(grad_norm)
         lr = self.optimizer.param_groups[0]["lr"]
-        self.optimizer.step()
+        skipped = anomaly.detect(loss_value, norm, state["recent_losses"], cfg.spike_factor)
+        if skipped is None:
+            self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
-        self._count(step, starts, loss_value)
-        return StepResult(step + 1, loss_value, float(grad_norm), lr, starts, float(shared[1]) > 0)
-
-    def _count(self, step: int, starts: np.ndarray, loss: float) -> None:
-        state = self.state
         state["step"] = step + 1
+        if skipped is None:
+            self._count(starts, loss_value)
+        if self.pending is not None and float(shared[2]) == world:
+            self.pending.finish(self.info)
+            self.pending = None
+        return StepResult(step + 1, loss_value, norm, lr, starts, float(shared[1]) > 0, skipped)
+
+    def _count(self, starts: np.ndarray, loss: float) -> None:
+        """Account a step whose update was applied."""
+        state = self.state
+        state["recent_losses"] = anomaly.remember(state["recent_losses"], loss)
         state["tokens_seen"] += self.cfg.batch_size * self.cfg.seq_len
         counts = np.asarray(state["lang_tokens"]) + self.windows.lang_counts(starts)
         state["lang_tokens"] = counts.tolist()
@@ -188,24 +228,76 @@ class Trainer:
 
     # -- checkpoints ---------------------------------------------------------------------
 
-    def save_checkpoint(self) -> None:
-        """Collective. Callbacks fold their accounting into the state first."""
+    def save_checkpoint(self, wait: bool = False) -> None:
+        """Collective. Callbacks fold their accounting into the state first. With
+        async_checkpoint the tensors are written in the background unless `wait`."""
+        self.complete_pending()
         for callback in self.callbacks:
             callback.on_checkpoint(self)
-        ckpt.save(
-            self.ckpt_root,
-            self.state["step"],
-            self.model,
-            self.optimizer,
-            {"trainer": self.state, "scheduler": self.scheduler.state_dict()},
-            self.info,
-            self.cfg.keep_last,
-        )
+        trainer_state = {"trainer": self.state, "scheduler": self.scheduler.state_dict()}
+        args = (self.ckpt_root, self.state["step"], self.model, self.optimizer, trainer_state)
+        if self.cfg.async_checkpoint and not wait:
+            self.pending = ckpt.save_async(
+                *args, self.info, self.cfg.keep_last, process_group=self._ckpt_group
+            )
+        else:
+            ckpt.save(*args, self.info, self.cfg.keep_last)
+
+    def complete_pending(self) -> None:
+        """Collective: wait for a background checkpoint and mark it complete."""
+        if self.pending is not None:
+            self.pending.finish(self.info)
+            self.pending = None
 
     def load_checkpoint(self, path: Path) -> None:
         saved = ckpt.load(path, self.model, self.optimizer, self.info)
         self.scheduler.load_state_dict(saved["scheduler"])
         self.state.update(saved["trainer"])
+
+    # -- anomalies -----------------------------------------------------------------------
+
+    def handle_anomaly(self, result: StepResult) -> None:
+        """Apply train.spike_policy to a step that `step()` did not apply (collective)."""
+        cfg, reason, done = self.cfg, result.skipped or "nan", result.step
+        what = anomaly.describe(reason, result.loss, result.grad_norm, done)
+        if cfg.spike_policy == "fail":
+            raise anomaly.TrainingDiverged(
+                reason,
+                f"training stopped on {what}; lower train.lr, or set train.spike_policy to "
+                "skip_batch or rollback to survive it",
+            )
+        event: dict[str, Any] = {"step": done, "reason": reason, "loss": finite(result.loss)}
+        to = self.rollback(done) if cfg.spike_policy == "rollback" else None
+        if to is None:
+            event["action"] = "skip_batch"
+        else:
+            event |= {"action": "rollback", "to_step": to, "skipped_windows": done - to}
+        self.state["events"].append(event)
+        log.warning("train: %s: %s", what, event["action"])
+        handled = [e for e in self.state["events"] if e["action"] != "restart"]
+        if len(handled) > cfg.max_anomalies:
+            raise anomaly.TrainingDiverged(
+                reason,
+                f"training stopped on {what}: more than train.max_anomalies="
+                f"{cfg.max_anomalies} skipped or rolled-back steps",
+            )
+
+    def rollback(self, bad_step: int) -> int | None:
+        """Reload the newest checkpoint and skip the data windows from it up to `bad_step`
+        (the steps from there on read the windows after it). None if there is none yet."""
+        self.complete_pending()
+        path = ckpt.latest(self.ckpt_root)
+        if path is None:
+            return None
+        state = self.state
+        keep = {k: state[k] for k in ("events", "segments", "first_loss", "data_offset")}
+        self.load_checkpoint(path)
+        to = state["step"]
+        state.update(keep)
+        state["data_offset"] += bad_step - to
+        for callback in self.callbacks:
+            callback.on_rollback(self, to)
+        return to
 
     # -- the run -------------------------------------------------------------------------
 
@@ -218,28 +310,37 @@ class Trainer:
             for callback in self.callbacks:
                 callback.close()
 
+    def _steps(self) -> Iterator[int]:
+        """The next step to run, until done (a rollback sets it back)."""
+        while self.state["step"] < self.cfg.steps:
+            yield self.state["step"]
+
     def _fit(self) -> dict[str, Any]:
         cfg = self.cfg
         self.setup()
         for callback in self.callbacks:
             callback.on_start(self)
-        steps = range(self.state["step"], cfg.steps)
+        steps = self._steps()
         if self.info.is_main:
-            steps = progress(steps, desc="train", unit="step")  # type: ignore[assignment]
+            total = cfg.steps - self.state["step"]
+            steps = progress(steps, total=total, desc="train", unit="step")
         self.model.train()
         with stop_on_signals(self.out / STOP_FILE) as stop:
             for step in steps:
                 result = self.step(step, stop)
                 for callback in self.callbacks:
                     callback.on_step_end(self, result)
-                done = result.step
+                if result.skipped:
+                    self.handle_anomaly(result)
+                done = self.state["step"]
                 if result.stopping or done % cfg.checkpoint_every == 0 or done == cfg.steps:
-                    self.save_checkpoint()
+                    self.save_checkpoint(wait=result.stopping or done == cfg.steps)
                 if result.stopping:
                     raise Interrupted(stop.signum or 15, done)
+        self.complete_pending()
         found = ckpt.checkpoints(self.ckpt_root)
         if not found or found[-1][0] != self.state["step"]:
-            self.save_checkpoint()
+            self.save_checkpoint(wait=True)
         return self.finish()
 
     def finish(self) -> dict[str, Any]:
@@ -290,6 +391,10 @@ class Trainer:
             "activation_checkpointing": cfg.activation_checkpointing,
             "resumed_from_step": self.resumed_from,
             "segments": state["segments"],
+            "spike_policy": cfg.spike_policy,
+            # Anomalies survived and restarts, in order: {"step", "reason", "action", ...}.
+            "events": state["events"],
+            "skipped_data_windows": state["data_offset"],
             # Facts of how this trainer works, recorded so the AI Act summary can state them.
             "init_checkpoint": (
                 f"none: trained from scratch (random initialization, seed {self.job.seed})"
