@@ -19,6 +19,10 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) ->
         {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
     ]
     kwargs: dict[str, Any] = {"lr": cfg.lr, "betas": (cfg.beta1, cfg.beta2), "eps": 1e-8}
+    if cfg.tp > 1:
+        # Tensor-parallel DTensors beside replicated plain tensors: the fused and foreach
+        # kernels take one kind per call, the per-parameter loop takes both.
+        return torch.optim.AdamW(groups, foreach=False, **kwargs)
     try:
         return torch.optim.AdamW(groups, fused=device.type in ("cuda", "cpu"), **kwargs)
     except (RuntimeError, ValueError):  # a device or tensor type without the fused kernel

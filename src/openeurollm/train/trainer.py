@@ -43,6 +43,7 @@ from openeurollm.train.parallel import (
 )
 from openeurollm.train.schedule import LRSchedule
 from openeurollm.train.signals import STOP_FILE, Interrupted, StopFlag, stop_on_signals
+from openeurollm.train.tensor_parallel import clip_grad_norm
 
 log = logging.getLogger("openeurollm")
 
@@ -113,12 +114,15 @@ class Trainer:
                 f"vocab_size={self.args.vocab_size}"
             )
         world, accum = info.world_size, cfg.grad_accum
-        if cfg.batch_size % (world * accum):
+        # Data parallelism runs over the dp_shard groups: the ranks of one tensor-parallel
+        # group read the same sequences.
+        self.dp_size, self.dp_rank = world // cfg.tp, info.rank // cfg.tp
+        if cfg.batch_size % (self.dp_size * accum):
             raise ValueError(
-                f"train.batch_size ({cfg.batch_size}) must be divisible by ranks x grad_accum "
-                f"({world} x {accum})"
+                f"train.batch_size ({cfg.batch_size}) must be divisible by data-parallel "
+                f"ranks x grad_accum ({self.dp_size} x {accum})"
             )
-        self.per_rank = cfg.batch_size // (world * accum)
+        self.per_rank = cfg.batch_size // (self.dp_size * accum)
         self.strategy = parallel_strategy(cfg, world)
         self.model = self._build_model()
         self.optimizer = build_optimizer(self.model, cfg, info.device)
@@ -168,10 +172,10 @@ class Trainer:
     def forward_backward(self, starts: np.ndarray) -> torch.Tensor:
         """Accumulate this rank's gradients over the micro-batches; returns its mean loss."""
         cfg, info, device = self.cfg, self.info, self.info.device
-        accum, world = cfg.grad_accum, info.world_size
+        accum = cfg.grad_accum
         loss_sum = torch.zeros((), device=device, dtype=torch.float32)
         for micro in range(accum):
-            lo = (micro * world + info.rank) * self.per_rank
+            lo = (micro * self.dp_size + self.dp_rank) * self.per_rank
             batch = torch.from_numpy(self.windows.batch(starts[lo : lo + self.per_rank]))
             batch = batch.to(device)
             inputs, targets = batch[:, :-1].contiguous(), batch[:, 1:].contiguous()
@@ -185,6 +189,16 @@ class Trainer:
             loss_sum += loss.detach()
         return loss_sum / accum
 
+    def clip_gradients(self) -> torch.Tensor:
+        """Clip to train.grad_clip; returns the norm before clipping (the same on all ranks)."""
+        max_norm = self.cfg.grad_clip or math.inf
+        if self.cfg.tp > 1:  # DTensors on the tp mesh beside replicated tensors
+            return clip_grad_norm(self.model.parameters(), max_norm)
+        grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
+        if hasattr(grad_norm, "full_tensor"):  # a DTensor under FSDP2
+            grad_norm = grad_norm.full_tensor()
+        return grad_norm
+
     def step(self, step: int, stop: StopFlag) -> StepResult:
         """One optimizer step at `step` (0-based). Every rank agrees on the loss, on whether to
         stop and on whether a background checkpoint is written, through one collective. An
@@ -192,9 +206,7 @@ class Trainer:
         cfg, state = self.cfg, self.state
         starts = self.windows.starts(self.job.seed, step + state["data_offset"], cfg.batch_size)
         loss = self.forward_backward(starts)
-        grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or math.inf)
-        if hasattr(grad_norm, "full_tensor"):  # a DTensor under FSDP2
-            grad_norm = grad_norm.full_tensor()
+        grad_norm = self.clip_gradients()
         written = self.pending is None or self.pending.written()
         flags = [float(bool(stop)), float(written)]
         shared = torch.cat([loss.reshape(1), torch.tensor(flags, device=loss.device)]).double()
@@ -387,6 +399,7 @@ class Trainer:
             "device": self.info.device.type,
             "dtype": cfg.dtype,
             "parallel": self.strategy,
+            "tensor_parallel": cfg.tp,
             "compile": cfg.compile,
             "activation_checkpointing": cfg.activation_checkpointing,
             "resumed_from_step": self.resumed_from,
