@@ -16,7 +16,7 @@ from openeurollm.pipeline.stage import STAGES, Stage, StageContext
 # training instead of starting over (a 2-rank checkpoint continues on 1 rank, for example).
 EXECUTION_FIELDS = (
     "nproc", "parallel", "threads", "compile", "activation_checkpointing",
-    "checkpoint_every", "keep_last", "watchdog_seconds", "async_checkpoint",
+    "checkpoint_every", "keep_last", "watchdog_seconds", "async_checkpoint", "tp",
 )  # fmt: skip
 
 
