@@ -14,6 +14,7 @@ import logging
 import re
 import shutil
 import warnings
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -64,27 +65,9 @@ def _set_rng_state(states: dict[str, str], device: torch.device) -> None:
         torch.cuda.set_rng_state(tensor(states["cuda"]), device)
 
 
-def save(
-    root: Path,
-    step: int,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    trainer_state: dict[str, Any],
-    info: DistInfo,
-    keep_last: int,
-) -> Path:
-    """Collective: every rank calls it. Returns the checkpoint folder."""
-    tmp = _begin(root, step, info)
-    model_sd, optim_sd = get_state_dict(model, optimizer)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_SINGLE_PROCESS_WARNING)
-        dcp.save({"model": model_sd, "optim": optim_sd}, checkpoint_id=str(tmp))
-    return _finish(root, step, trainer_state, info, keep_last)
-
-
 class PendingSave:
-    """A checkpoint whose tensors are being written in the background (DCP async_save).
-    Until `finish()` it stays .tmp-step-N, which `latest()` never returns: a kill while it is
+    """A checkpoint whose tensors are written (or, in the background, being written). Until
+    `finish()` it stays .tmp-step-N, which `latest()` never returns: a kill while it is
     written leaves the checkpoint before it as the newest complete one."""
 
     def __init__(
@@ -102,12 +85,13 @@ class PendingSave:
         return True
 
     def finish(self, info: DistInfo) -> Path:
-        """Collective, once every rank's part is written: mark the checkpoint complete."""
+        """Collective, once every rank's part is written: mark the checkpoint complete.
+        Returns the checkpoint folder."""
         self.future.result()
         return _finish(self.root, self.step, self.trainer_state, info, self.keep_last)
 
 
-def save_async(
+def save(
     root: Path,
     step: int,
     model: nn.Module,
@@ -115,20 +99,23 @@ def save_async(
     trainer_state: dict[str, Any],
     info: DistInfo,
     keep_last: int,
+    background: bool = False,
     process_group: Any = None,
 ) -> PendingSave:
-    """Collective: stage the tensors to host memory and write them on a background thread.
-    `process_group`: a group of its own (gloo) so the writer's collectives never interleave
-    with the training step's."""
+    """Collective: every rank calls it, then `finish()` on what it returns. `background`:
+    DCP async_save stages the tensors to host memory and writes them on a thread, with
+    `process_group` (a gloo group of its own) so that the writer's collectives never
+    interleave with the training step's."""
     tmp = _begin(root, step, info)
     model_sd, optim_sd = get_state_dict(model, optimizer)
+    tensors = {"model": model_sd, "optim": optim_sd}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_SINGLE_PROCESS_WARNING)
-        future = dcp.async_save(
-            {"model": model_sd, "optim": optim_sd},
-            checkpoint_id=str(tmp),
-            process_group=process_group,
-        )
+        if background:
+            future = dcp.async_save(tensors, checkpoint_id=str(tmp), process_group=process_group)
+        else:
+            future = Future()
+            future.set_result(dcp.save(tensors, checkpoint_id=str(tmp)))
     return PendingSave(root, step, future, trainer_state, keep_last)
 
 

@@ -246,14 +246,22 @@ class Trainer:
         self.complete_pending()
         for callback in self.callbacks:
             callback.on_checkpoint(self)
-        trainer_state = {"trainer": self.state, "scheduler": self.scheduler.state_dict()}
-        args = (self.ckpt_root, self.state["step"], self.model, self.optimizer, trainer_state)
-        if self.cfg.async_checkpoint and not wait:
-            self.pending = ckpt.save_async(
-                *args, self.info, self.cfg.keep_last, process_group=self._ckpt_group
-            )
+        background = self.cfg.async_checkpoint and not wait
+        pending = ckpt.save(
+            self.ckpt_root,
+            self.state["step"],
+            self.model,
+            self.optimizer,
+            {"trainer": self.state, "scheduler": self.scheduler.state_dict()},
+            self.info,
+            self.cfg.keep_last,
+            background=background,
+            process_group=self._ckpt_group,
+        )
+        if background:  # completed by the step whose collective finds every rank's written
+            self.pending = pending
         else:
-            ckpt.save(*args, self.info, self.cfg.keep_last)
+            pending.finish(self.info)
 
     def complete_pending(self) -> None:
         """Collective: wait for a background checkpoint and mark it complete."""
