@@ -43,7 +43,6 @@ from openeurollm.train.parallel import (
 )
 from openeurollm.train.schedule import LRSchedule
 from openeurollm.train.signals import STOP_FILE, Interrupted, StopFlag, stop_on_signals
-from openeurollm.train.tensor_parallel import clip_grad_norm
 
 log = logging.getLogger("openeurollm")
 
@@ -193,6 +192,8 @@ class Trainer:
         """Clip to train.grad_clip; returns the norm before clipping (the same on all ranks)."""
         max_norm = self.cfg.grad_clip or math.inf
         if self.cfg.tp > 1:  # DTensors on the tp mesh beside replicated tensors
+            from openeurollm.train.tensor_parallel import clip_grad_norm
+
             return clip_grad_norm(self.model.parameters(), max_norm)
         grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
         if hasattr(grad_norm, "full_tensor"):  # a DTensor under FSDP2
