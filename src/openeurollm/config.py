@@ -439,6 +439,25 @@ class TrainConfig(Section):
     # Power draw for energy accounting when no power sensor can be read (watts per device).
     power_watts: PositiveFloat | None = None
     peak_flops: PositiveFloat | None = None  # override the per-device peak FLOP/s table
+    spike_policy: Literal["fail", "skip_batch", "rollback"] = "fail"
+    """What a non-finite loss or gradient norm (or a spike, with spike_factor) does: end
+    training with an error; skip that batch's update; or reload the last checkpoint and skip
+    the data windows from it up to the bad one. Each event goes into the train record."""
+    spike_factor: float | None = Field(None, gt=1.0)
+    """A loss above this factor x the mean of the last 20 accepted losses is a spike; None:
+    only non-finite losses count."""
+    max_anomalies: PositiveInt = 10  # more skipped or rolled-back steps than this: fail
+    watchdog_seconds: PositiveFloat | None = None
+    """End the process (reason "stall", exit 75 so Slurm requeues) when no step completes
+    for this long: a hung collective or a dead peer. Covers a step plus its checkpoint."""
+    tp: PositiveInt = 1
+    """Tensor-parallel degree (with sequence parallelism): each block's attention heads and
+    MLP columns are split over this many ranks. The ranks form a (dp_shard x tp) device mesh;
+    dp_shard = ranks / tp shards parameters with FSDP2 (parallel: fsdp) when above 1."""
+    async_checkpoint: bool = False
+    """Save checkpoints with DCP async_save: tensors are staged to memory and written while
+    training goes on; the checkpoint counts (and older ones are pruned) once every rank's
+    write is done."""
 
     @model_validator(mode="after")
     def _batch_splits(self) -> TrainConfig:
@@ -447,6 +466,22 @@ class TrainConfig(Section):
                 f"batch_size ({self.batch_size}) must be divisible by nproc x grad_accum "
                 f"({self.nproc} x {self.grad_accum}): each rank takes an equal share of "
                 "every micro-batch"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _mesh_fits(self) -> TrainConfig:
+        if self.tp == 1:
+            return self
+        if self.nproc % self.tp:
+            raise ValueError(
+                f"tp ({self.tp}) must divide nproc ({self.nproc}): the world size must be "
+                "dp_shard x tp"
+            )
+        if self.parallel == "ddp" or (self.nproc > self.tp and self.parallel != "fsdp"):
+            raise ValueError(
+                f"tp ({self.tp}) with {self.nproc // self.tp} data-parallel group(s) needs "
+                "parallel: fsdp (FSDP2 on the dp_shard mesh dimension), not ddp"
             )
         return self
 
@@ -625,6 +660,21 @@ class Recipe(Section):
         if self.executor.kind == "slurm" and slurm.gpus_per_node:
             return slurm.gpus_per_node
         return self.train.nproc
+
+    @model_validator(mode="after")
+    def _heads_split_over_tp(self) -> Recipe:
+        tp = self.train.tp
+        if tp == 1:
+            return self
+        from openeurollm.model.flavors import model_args
+
+        args = model_args(self.model.flavor, self.model.overrides)
+        for name in ("n_heads", "n_kv_heads"):
+            if getattr(args, name) % tp:
+                raise ValueError(
+                    f"train.tp ({tp}) must divide the model's {name} ({getattr(args, name)})"
+                )
+        return self
 
     @model_validator(mode="after")
     def _batch_splits_across_slurm_ranks(self) -> Recipe:

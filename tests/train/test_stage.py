@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import pytest
+
 from openeurollm.config import recipe_from_dict
+from openeurollm.errors import StageError
+from openeurollm.pipeline.runner import run_pipeline
 from openeurollm.pipeline.stage import StageContext
 from openeurollm.pipeline.stages.train import TrainStage
 from openeurollm.train.loop import train
 
+from ..conftest import SmallRun, small_recipe
 from .shards import TINY_MODEL, losses, tiny_job, write_shards
 
 SETTINGS = dict(steps=8, batch_size=8, seq_len=32, lr=1e-2, warmup_steps=2, log_every=1,
@@ -61,3 +67,23 @@ def test_stage_with_two_processes_matches_one(tmp_path: Path) -> None:
     assert record["world_size"] == 2 and record["parallel"] == "ddp"
     got, want = losses(ctx.out), losses(tmp_path / "ref" / "train")
     assert max(abs(a - b) for a, b in zip(got, want, strict=True)) < 1e-5
+
+
+@pytest.mark.slow
+def test_diverging_training_fails_the_stage_and_nothing_is_released(
+    small_run: SmallRun, tmp_path: Path
+) -> None:
+    """Issue 18.5: a learning rate that makes the loss non-finite used to end in a release."""
+    shutil.copytree(small_run.run_dir, tmp_path / "small", ignore=shutil.ignore_patterns(".lock"))
+    shutil.rmtree(tmp_path / "small" / "release")
+    before = json.loads((tmp_path / "small" / "manifest.json").read_text())
+    with pytest.raises(StageError, match=r"^train: training stopped on a non-finite") as err:
+        run_pipeline(small_recipe(tmp_path, "train.lr=1e12"))
+    assert "\n" not in str(err.value)
+    manifest = json.loads((tmp_path / "small" / "manifest.json").read_text())
+    assert manifest["stages"]["train"]["status"] == "failed"
+    assert "non-finite" in manifest["stages"]["train"]["error"]
+    # The copied run's own release entry stays as it was: no release stage ran again.
+    assert manifest["stages"]["release"] == before["stages"]["release"]
+    assert not (tmp_path / "small" / "release").exists()
+    assert not (tmp_path / "small" / "train" / "model.safetensors").exists()

@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from openeurollm.records.base import Record
+from pydantic import Field
+
+from openeurollm.records.base import Part, Record
+
+
+class TrainEvent(Part):
+    """An anomaly the run survived (train.spike_policy) or a restart after a classified
+    failure (train/failure.py), in order."""
+
+    step: int | None
+    reason: str  # nan, spike, stall, oom, comm, time_limit, preempted, error
+    action: str  # skip_batch, rollback or restart
+    loss: float | None = None  # null when it was not finite
+    to_step: int | None = None  # rollback: the checkpoint returned to
+    skipped_windows: int | None = None  # rollback: data windows skipped since it
+    resumed_at_step: int | None = None  # restart: where the run continued
 
 
 class TrainRecord(Record):
@@ -32,10 +47,14 @@ class TrainRecord(Record):
     world_size: int
     device: str
     dtype: str
-    parallel: str
+    parallel: str  # none, ddp, fsdp, tp or fsdp+tp
+    tensor_parallel: int = 1
     compile: bool
     activation_checkpointing: bool | str
     resumed_from_step: int | None
     segments: int
+    spike_policy: str = "fail"  # absent in records before it existed
+    events: list[TrainEvent] = Field(default_factory=list)
+    skipped_data_windows: int = 0
     init_checkpoint: str
     continuous: str

@@ -14,6 +14,7 @@ import logging
 import re
 import shutil
 import warnings
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,32 @@ def _set_rng_state(states: dict[str, str], device: torch.device) -> None:
         torch.cuda.set_rng_state(tensor(states["cuda"]), device)
 
 
+class PendingSave:
+    """A checkpoint whose tensors are written (or, in the background, being written). Until
+    `finish()` it stays .tmp-step-N, which `latest()` never returns: a kill while it is
+    written leaves the checkpoint before it as the newest complete one."""
+
+    def __init__(
+        self, root: Path, step: int, future: Any, trainer_state: dict[str, Any], keep_last: int
+    ) -> None:
+        self.root, self.step, self.future, self.keep_last = root, step, future, keep_last
+        # A copy: the trainer goes on changing its state while the tensors are written.
+        self.trainer_state = json.loads(json.dumps(trainer_state))
+
+    def written(self) -> bool:
+        """This rank's part is on disk (raises the save's error if it failed)."""
+        if not self.future.done():
+            return False
+        self.future.result()
+        return True
+
+    def finish(self, info: DistInfo) -> Path:
+        """Collective, once every rank's part is written: mark the checkpoint complete.
+        Returns the checkpoint folder."""
+        self.future.result()
+        return _finish(self.root, self.step, self.trainer_state, info, self.keep_last)
+
+
 def save(
     root: Path,
     step: int,
@@ -72,19 +99,42 @@ def save(
     trainer_state: dict[str, Any],
     info: DistInfo,
     keep_last: int,
-) -> Path:
-    """Collective: every rank calls it. Returns the checkpoint folder."""
-    final = root / f"step-{step}"
+    background: bool = False,
+    process_group: Any = None,
+) -> PendingSave:
+    """Collective: every rank calls it, then `finish()` on what it returns. `background`:
+    DCP async_save stages the tensors to host memory and writes them on a thread, with
+    `process_group` (a gloo group of its own) so that the writer's collectives never
+    interleave with the training step's."""
+    tmp = _begin(root, step, info)
+    model_sd, optim_sd = get_state_dict(model, optimizer)
+    tensors = {"model": model_sd, "optim": optim_sd}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_SINGLE_PROCESS_WARNING)
+        if background:
+            future = dcp.async_save(tensors, checkpoint_id=str(tmp), process_group=process_group)
+        else:
+            future = Future()
+            future.set_result(dcp.save(tensors, checkpoint_id=str(tmp)))
+    return PendingSave(root, step, future, trainer_state, keep_last)
+
+
+def _begin(root: Path, step: int, info: DistInfo) -> Path:
+    """A fresh .tmp-step-N with this rank's RNG state (taken now, with the tensors)."""
     tmp = root / f".tmp-step-{step}"
     if info.is_main:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     barrier()
-    model_sd, optim_sd = get_state_dict(model, optimizer)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_SINGLE_PROCESS_WARNING)
-        dcp.save({"model": model_sd, "optim": optim_sd}, checkpoint_id=str(tmp))
     write_json(tmp / f"rng-{info.rank}.json", _rng_state(info.device))
+    return tmp
+
+
+def _finish(
+    root: Path, step: int, trainer_state: dict[str, Any], info: DistInfo, keep_last: int
+) -> Path:
+    final = root / f"step-{step}"
+    tmp = root / f".tmp-step-{step}"
     barrier()
     if info.is_main:
         # trainer.json last: its presence marks the checkpoint complete. It carries the
@@ -98,6 +148,8 @@ def save(
         tmp.rename(final)
         for _, old in checkpoints(root)[:-keep_last]:
             shutil.rmtree(old, ignore_errors=True)
+        for stale in root.glob(".tmp-step-*"):  # writes a kill cut short
+            shutil.rmtree(stale, ignore_errors=True)
     barrier()
     return final
 

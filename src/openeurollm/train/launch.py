@@ -5,8 +5,9 @@
 
 Rank, world size and rendezvous come from the environment torchrun sets (RANK, WORLD_SIZE,
 MASTER_ADDR, MASTER_PORT, LOCAL_RANK). An existing checkpoint is resumed unless --no-resume.
-Exit codes: 0 done; 75 (EXIT_REQUEUE) stopped by SIGTERM/SIGUSR1 after checkpointing, run
-again to continue; 1 failed.
+Exit codes: 0 done; 75 (EXIT_REQUEUE) stopped by SIGTERM/SIGUSR1 after checkpointing, or a
+stall (the watchdog) or a communication error: run again to continue from the last
+checkpoint; 1 failed. The reason is in train/failure.json (train/failure.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
+    from openeurollm.train import failure
+    from openeurollm.train.anomaly import TrainingDiverged
     from openeurollm.train.job import Job
     from openeurollm.train.loop import train
     from openeurollm.train.signals import EXIT_REQUEUE, Interrupted
@@ -44,6 +47,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         train(job)
     except Interrupted as exc:
         logging.getLogger("openeurollm").warning("train: %s", exc)
+        return EXIT_REQUEUE
+    except TrainingDiverged as exc:
+        logging.getLogger("openeurollm").error("train: %s", exc)
+        return 1
+    except Exception as exc:
+        if failure.classify(exc) not in failure.REQUEUE_REASONS:
+            raise
+        logging.getLogger("openeurollm").error("train: %s; run again to resume", exc)
         return EXIT_REQUEUE
     return 0
 

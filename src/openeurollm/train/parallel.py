@@ -1,5 +1,6 @@
-"""Everything that wraps the model from outside: process group, device, activation
-checkpointing, torch.compile, DDP or FSDP2, and mixed precision. The model file stays plain."""
+"""Everything that wraps the model from outside: process group, device mesh, tensor
+parallelism (train/tensor_parallel.py), activation checkpointing, torch.compile, DDP or FSDP2,
+and mixed precision. The model file stays plain."""
 
 from __future__ import annotations
 
@@ -90,26 +91,45 @@ def apply_compile(model: nn.Module, scope: str = "blocks") -> None:
         block.compile(dynamic=False)
 
 
-def apply_fsdp(model: nn.Module, bf16: bool) -> None:
+def apply_fsdp(model: nn.Module, bf16: bool, mesh: Any = None) -> None:
+    """FSDP2 per block, then the rest; `mesh`: the dp_shard dimension of a 2-D mesh."""
     from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
     mp = MixedPrecisionPolicy(
         param_dtype=torch.bfloat16 if bf16 else torch.float32, reduce_dtype=torch.float32
     )
     for block in model.layers:  # type: ignore[union-attr]
-        fully_shard(block, mp_policy=mp)
-    fully_shard(model, mp_policy=mp)
+        fully_shard(block, mesh=mesh, mp_policy=mp)
+    fully_shard(model, mesh=mesh, mp_policy=mp)
+
+
+def device_mesh(cfg: Any, info: DistInfo) -> Any:
+    """The (dp_shard, tp) mesh over all ranks, tp fastest: the ranks of one tensor-parallel
+    group are neighbours (one node, the fast links)."""
+    from torch.distributed.device_mesh import init_device_mesh
+
+    if info.world_size % cfg.tp:
+        raise ValueError(f"train.tp ({cfg.tp}) must divide the world size ({info.world_size})")
+    shape = (info.world_size // cfg.tp, cfg.tp)
+    return init_device_mesh(info.device.type, shape, mesh_dim_names=("dp_shard", "tp"))
 
 
 def parallelize(model: nn.Module, cfg: Any, info: DistInfo) -> nn.Module:
-    """Activation checkpointing, then compile, then DDP or FSDP2 (the torchtitan order)."""
+    """Tensor parallel, activation checkpointing, compile, then DDP or FSDP2 (torchtitan's
+    order)."""
+    strategy = parallel_strategy(cfg, info.world_size)
+    mesh = None
+    if cfg.tp > 1:
+        from openeurollm.train.tensor_parallel import apply_tensor_parallel
+
+        mesh = device_mesh(cfg, info)
+        apply_tensor_parallel(model, mesh["tp"])
     if cfg.activation_checkpointing:
         apply_activation_checkpointing(model)
     if cfg.compile:
         apply_compile(model, cfg.compile_scope)
-    strategy = parallel_strategy(cfg, info.world_size)
-    if strategy == "fsdp":
-        apply_fsdp(model, bf16=cfg.dtype == "bf16")
+    if strategy in ("fsdp", "fsdp+tp"):
+        apply_fsdp(model, bf16=cfg.dtype == "bf16", mesh=None if mesh is None else mesh["dp_shard"])
     elif strategy == "ddp":
         from torch.nn.parallel import DistributedDataParallel
 
@@ -119,14 +139,17 @@ def parallelize(model: nn.Module, cfg: Any, info: DistInfo) -> nn.Module:
 
 
 def parallel_strategy(cfg: Any, world_size: int) -> str:
+    """none, ddp, fsdp, tp (all ranks one tensor-parallel group) or fsdp+tp."""
     if world_size == 1:
         return "none"
+    if cfg.tp > 1:
+        return "tp" if cfg.tp == world_size else "fsdp+tp"
     return "ddp" if cfg.parallel == "none" else cfg.parallel
 
 
 def autocast(cfg: Any, info: DistInfo) -> contextlib.AbstractContextManager[Any]:
     """bf16 autocast, except under FSDP2 whose mixed-precision policy casts the parameters."""
-    if cfg.dtype != "bf16" or parallel_strategy(cfg, info.world_size) == "fsdp":
+    if cfg.dtype != "bf16" or parallel_strategy(cfg, info.world_size).startswith("fsdp"):
         return contextlib.nullcontext()
     return torch.autocast(info.device.type, dtype=torch.bfloat16)
 

@@ -17,7 +17,7 @@ from openeurollm.records.train import TrainRecord
 # training instead of starting over (a 2-rank checkpoint continues on 1 rank, for example).
 EXECUTION_FIELDS = (
     "nproc", "parallel", "threads", "compile", "activation_checkpointing",
-    "checkpoint_every", "keep_last",
+    "checkpoint_every", "keep_last", "watchdog_seconds", "async_checkpoint", "tp",
 )  # fmt: skip
 
 
@@ -41,6 +41,7 @@ class TrainStage(Stage):
         return TrainRecord.model_validate(self._train(ctx)).dump()
 
     def _train(self, ctx: StageContext) -> dict[str, Any]:
+        from openeurollm.train.anomaly import TrainingDiverged
         from openeurollm.train.job import JOB_FILE, Job
         from openeurollm.train.signals import EXIT_REQUEUE, Interrupted
 
@@ -65,7 +66,7 @@ class TrainStage(Stage):
             except Interrupted as exc:
                 ctx.log.warning("train: %s", exc)
                 raise SystemExit(EXIT_REQUEUE) from None
-            except ValueError as exc:
+            except (ValueError, TrainingDiverged) as exc:
                 raise StageError(f"train: {exc}") from None
         job.save(ctx.out / JOB_FILE)
         return _run_torchrun(ctx, nproc, EXIT_REQUEUE)
@@ -133,5 +134,18 @@ def _run_torchrun(ctx: StageContext, nproc: int, exit_requeue: int) -> dict[str,
         raise SystemExit(exit_requeue)
     summary = ctx.out / SUMMARY_FILE
     if rc != 0 or not summary.is_file():
-        raise StageError(f"train: torchrun exited with code {rc}; see the log above")
+        _raise_failure(ctx, rc, exit_requeue)
     return json.loads(summary.read_text(encoding="utf-8"))
+
+
+def _raise_failure(ctx: StageContext, rc: int, exit_requeue: int) -> None:
+    """The ranks' classified reason (train/failure.json): requeue or a one-line error."""
+    from openeurollm.train import failure
+
+    found = failure.read(ctx.out)
+    if found is None:
+        raise StageError(f"train: torchrun exited with code {rc}; see the log above")
+    if found.get("reason") in failure.REQUEUE_REASONS:
+        ctx.log.warning("train: %s; rerun to continue", found.get("message"))
+        raise SystemExit(exit_requeue)
+    raise StageError(f"train: {found.get('message')} (reason: {found.get('reason')})")
