@@ -75,3 +75,14 @@ def test_slurm_dry_run_prints_the_training_plan(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "#SBATCH" in out.stdout  # the scripts, then the plan
     assert "x MI250X" in out.stdout and "tokens/s per GPU" in out.stdout
+
+
+def test_tensor_parallel_recipes_are_planned_on_their_mesh() -> None:
+    recipe = load_recipe(DEMO, [*BIG, "train.tp=4"])
+    tp, flat = (
+        plan_recipe(recipe, gpus=256, gpu="H100"),
+        plan_recipe(load_recipe(DEMO, BIG), gpus=256, gpu="H100"),
+    )
+    assert (tp.layout.tp, tp.layout.dp) == (4, 64)
+    assert tp.setup.micro_batch == 4 * flat.setup.micro_batch  # 64 data-parallel ranks
+    assert tp.memory.activations == pytest.approx(flat.memory.activations)  # 4x batch / 4

@@ -63,7 +63,14 @@ def slurm_plan(recipe: Recipe) -> Plan | None:
 def recipe_layout(recipe: Recipe, gpus: int) -> Layout:
     train, slurm = recipe.train, recipe.executor.slurm
     strategy = "ddp" if train.parallel == "none" and gpus > 1 else train.parallel
-    return Layout(gpus=gpus, strategy=strategy, gpus_per_node=slurm.gpus_per_node or 8)
+    if train.tp > 1:
+        strategy = "fsdp"  # the trainer shards the rest of the mesh with FSDP2 under TP
+    try:
+        return Layout(
+            gpus=gpus, strategy=strategy, tp=train.tp, gpus_per_node=slurm.gpus_per_node or 8
+        )
+    except ValueError as exc:
+        raise RecipeError(f"train.tp: {exc}") from None
 
 
 def recipe_setup(recipe: Recipe, layout: Layout, precision: Precision | None = None) -> Setup:
