@@ -77,8 +77,13 @@ def load_bounded(text: str) -> Any:
                 f"more than {MAX_NODES} values once aliases are expanded (an alias bomb?)"
             )
         return loader.construct_document(node)
+    except YamlLimitError:
+        raise
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(f"not valid YAML: {_position(exc)}") from None
+    except (ValueError, OverflowError) as exc:
+        # e.g. an integer of 100,000 digits (Python refuses to convert it)
+        raise YamlLimitError(f"a value cannot be read: {str(exc)[:100]}") from None
     except RecursionError:
         raise YamlLimitError(f"nested more than {MAX_DEPTH} levels deep") from None
     finally:

@@ -12,6 +12,7 @@ import difflib
 import glob
 import math
 import os
+import re
 import reprlib
 import stat
 import types
@@ -741,7 +742,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     except YamlSyntaxError:
         value = raw
     except YamlLimitError as exc:
-        raise RecipeError(f"--set {_short(key)}: {exc}") from None
+        raise RecipeError(f"--set {_clip(key, 120)}: {exc}") from None
     parts = key.strip().split(".")
     node = data
     for part in parts[:-1]:
@@ -798,6 +799,9 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return model
 
 
+_NAME_LIKE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}\Z")
+
+
 def format_validation_error(exc: ValidationError) -> str:
     errors = exc.errors()
     first = errors[0]
@@ -806,6 +810,13 @@ def format_validation_error(exc: ValidationError) -> str:
     if first["type"] == "extra_forbidden":
         owner = _model_at(loc[:-1])
         allowed = sorted(owner.model_fields) if owner else []
+        if not _NAME_LIKE.match(str(loc[-1])):
+            # Not a misspelt name but a file that is no recipe (`include: /etc/shadow` parses
+            # as a mapping whose key is a password line): never show such a key.
+            path = _field_path(loc[:-1])
+            return (
+                f"{path}: a key that is not a field name (not shown; allowed: {', '.join(allowed)})"
+            )
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         msg = f"unknown field{hint} (allowed: {', '.join(allowed)})"

@@ -18,6 +18,7 @@ from openeurollm.config import Recipe
 from openeurollm.data.curate import (
     STEPS,
     StepStats,
+    check_error_rate,
     global_dedup,
     merge_samples,
     write_drop_lists,
@@ -211,6 +212,10 @@ class CurateStage(Stage):
             sum(dropped.values()),
             sum(quarantined.values()),
         )
+        try:
+            check_error_rate(docs_in, quarantined)
+        except ValueError as exc:
+            raise StageError(f"curate: {exc}") from None
         if docs_in != n_kept + n_dropped + n_quar:
             raise StageError(
                 f"curate: counts do not reconcile: {docs_in} in != {n_kept} kept + "
