@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# The source under test, also when a test runs the CLI from another working directory.
+ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+
 
 def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -16,6 +19,7 @@ def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
         capture_output=True,
         text=True,
         cwd=cwd,
+        env=ENV,
         timeout=120,
     )
 
@@ -105,7 +109,7 @@ def _one_error_line(result: subprocess.CompletedProcess) -> str:
 
 def _run_bytes(tmp_path: Path, recipe: bytes | Path, *args: bytes | str) -> str:
     cmd = [sys.executable, "-m", "openeurollm.cli", "run", recipe, "--dry-run", *args]
-    result = subprocess.run(cmd, capture_output=True, cwd=tmp_path, timeout=120)
+    result = subprocess.run(cmd, capture_output=True, cwd=tmp_path, env=ENV, timeout=120)
     stderr = result.stderr.decode("utf-8", "replace")
     assert result.returncode == 2, stderr
     return _one_error_line(subprocess.CompletedProcess(cmd, 2, "", stderr))
@@ -146,6 +150,7 @@ def test_closed_pipe_exits_quietly(tmp_path: Path) -> None:
             stdout=write_end,
             stderr=subprocess.PIPE,
             text=True,
+            env=ENV,
             timeout=120,
         )
     finally:
