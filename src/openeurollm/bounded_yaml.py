@@ -10,11 +10,12 @@ never meant to be shown (an `include:` aimed at a secret).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
 
-MAX_RECIPE_BYTES = 1 << 20
+MAX_RECIPE_BYTES = 256 << 10
 """A recipe file (or an include) larger than this is refused unread."""
 MAX_NODES = 100_000
 """Scalars, lists and mappings in one document, counting each alias as a full copy."""
@@ -62,10 +63,25 @@ def _position(exc: yaml.YAMLError) -> str:
     return f"{problem}{where}"
 
 
+def _check_flow_depth(text: str) -> None:
+    """Refuse deep `[[[...` before PyYAML scans it: its scanner is quadratic in flow depth
+    (1,000 levels: 10 s). Brackets inside strings count too, so this errs towards refusing
+    only text with more than MAX_DEPTH unclosed brackets, which no recipe has."""
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(0, depth - 1)
+        if depth > MAX_DEPTH:
+            raise YamlLimitError(f"nested more than {MAX_DEPTH} levels deep")
+
+
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
 def load_bounded(text: str) -> Any:
     """Parse one YAML document within the bounds above; YamlLimitError otherwise."""
     if len(text) > MAX_RECIPE_BYTES:
         raise YamlLimitError(f"larger than {MAX_RECIPE_BYTES} bytes")
+    _check_flow_depth(text)
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()

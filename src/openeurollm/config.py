@@ -89,10 +89,10 @@ class Section(BaseModel):
 def _check_languages(langs: list[str]) -> list[str]:
     for lang in langs:
         if lang not in KNOWN_LANGUAGES:
-            close = difflib.get_close_matches(lang, KNOWN_LANGUAGES, n=1)
+            close = difflib.get_close_matches(lang, KNOWN_LANGUAGES, n=1) if len(lang) < 20 else []
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ValueError(
-                f"unknown language {lang!r}{hint} (allowed: {', '.join(KNOWN_LANGUAGES)})"
+                f"unknown language {_clip(lang, 40)!r}{hint} (allowed: {', '.join(KNOWN_LANGUAGES)})"
             )
     if len(set(langs)) != len(langs):
         raise ValueError("languages must not repeat")
@@ -736,7 +736,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     """Apply one `dotted.key=value` override; the value is parsed as YAML (3e-4, true, [a, b])."""
     key, sep, raw = assignment.partition("=")
     if not sep or not key.strip():
-        raise RecipeError(f"--set expects key=value, got {assignment!r}")
+        raise RecipeError(f"--set expects key=value, got {_short(assignment)}")
     try:
         value = load_bounded(raw) if raw.strip() else ""
     except YamlSyntaxError:
@@ -750,7 +750,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
-            raise RecipeError(f"--set {key}: {part!r} is not a section")
+            raise RecipeError(f"--set {_clip(key, 120)}: {_short(part)} is not a section")
         node = child
     node[parts[-1]] = value
 
