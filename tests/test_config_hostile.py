@@ -176,6 +176,12 @@ def test_recursive_and_deep_yaml_is_refused(corpus: Path, text: str, expected: s
         _load(corpus, BASE + text)
 
 
+def test_control_characters_in_a_set_value_stay_a_string(corpus: Path) -> None:
+    # was: PyYAML's reader raised before parsing began, past the error handling
+    recipe = _load(corpus, BASE, "release.provider=a\x08b")
+    assert recipe.release.provider == "a\x08b"
+
+
 def test_huge_values_are_shortened_in_messages(corpus: Path) -> None:
     huge = "9" * 100_000
     for text in (

@@ -58,7 +58,7 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int], active: set[int], dept
 
 def _position(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or "syntax error"
+    problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or "syntax error"
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
     return f"{problem}{where}"
 
@@ -77,22 +77,28 @@ def _check_flow_depth(text: str) -> None:
 _BRACKETS = re.compile(r"[\[\]{}]")
 
 
+def _compose_and_construct(loader: yaml.SafeLoader) -> Any:
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}, set(), 0) > MAX_NODES:
+            raise YamlLimitError(
+                f"more than {MAX_NODES} values once aliases are expanded (an alias bomb?)"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def load_bounded(text: str) -> Any:
     """Parse one YAML document within the bounds above; YamlLimitError otherwise."""
     if len(text) > MAX_RECIPE_BYTES:
         raise YamlLimitError(f"larger than {MAX_RECIPE_BYTES} bytes")
     _check_flow_depth(text)
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        size = _expanded_size(node, {}, set(), 0)
-        if size > MAX_NODES:
-            raise YamlLimitError(
-                f"more than {MAX_NODES} values once aliases are expanded (an alias bomb?)"
-            )
-        return loader.construct_document(node)
+        # The loader checks the characters of the whole text when it is created.
+        return _compose_and_construct(yaml.SafeLoader(text))
     except YamlLimitError:
         raise
     except yaml.YAMLError as exc:
@@ -102,5 +108,3 @@ def load_bounded(text: str) -> Any:
         raise YamlLimitError(f"a value cannot be read: {str(exc)[:100]}") from None
     except RecursionError:
         raise YamlLimitError(f"nested more than {MAX_DEPTH} levels deep") from None
-    finally:
-        loader.dispose()
