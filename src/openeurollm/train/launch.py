@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,11 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from openeurollm.train.job import Job
     from openeurollm.train.loop import train
-    from openeurollm.train.parallel import LAUNCHED_BY_TORCHRUN
     from openeurollm.train.signals import EXIT_REQUEUE, Interrupted
-
-    if "TORCHELASTIC_RUN_ID" in os.environ:  # set by torchrun for each worker it starts
-        os.environ[LAUNCHED_BY_TORCHRUN] = "1"
 
     if args.job is not None:
         job = Job.load(args.job)
