@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from openeurollm.data.curate import check_error_rate
+from openeurollm.data.curate_errors import check_error_rate
 from openeurollm.io.fileio import NonFiniteJSONError, write_json
 
 from ..conftest import REPO

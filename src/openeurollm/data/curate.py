@@ -446,23 +446,3 @@ def merge_samples(shard_dirs: list[Path], out_dir: Path) -> dict[str, int]:
 def write_drop_lists(drops: dict[int, dict[str, list[int]]], paths: list[Path]) -> None:
     for i, path in enumerate(paths):
         write_json(path, {k: sorted(v) for k, v in drops.get(i, {}).items()})
-
-
-# Errors (exceptions while curating a document, not documents judged bad) may quarantine a few
-# pathological documents; more than this share means the run is broken (a filter parameter of
-# the wrong type once quarantined every document, and the run "succeeded" with 0 kept).
-MAX_ERROR_SHARE = 0.01
-MAX_ERRORS_ALWAYS_TOLERATED = 3
-
-
-def check_error_rate(docs_in: int, quarantined: dict[str, int]) -> None:
-    """ValueError when curate errors quarantined more than a small share of the documents."""
-    errors = {r: n for r, n in quarantined.items() if r.startswith("curate_error:")}
-    total = sum(errors.values())
-    if total > max(MAX_ERRORS_ALWAYS_TOLERATED, MAX_ERROR_SHARE * docs_in):
-        worst = max(errors, key=lambda r: errors[r])
-        raise ValueError(
-            f"{total} of {docs_in} documents failed with errors (mostly {worst}: "
-            f"{errors[worst]}), more than {MAX_ERROR_SHARE:.0%}; this is a bug or a broken "
-            "setting, not bad input. See the quarantine files for the messages"
-        )

@@ -18,7 +18,6 @@ from openeurollm.config import Recipe
 from openeurollm.data.curate import (
     STEPS,
     StepStats,
-    check_error_rate,
     global_dedup,
     merge_samples,
     write_drop_lists,
@@ -212,6 +211,8 @@ class CurateStage(Stage):
             sum(dropped.values()),
             sum(quarantined.values()),
         )
+        from openeurollm.data.curate_errors import check_error_rate
+
         try:
             check_error_rate(docs_in, quarantined)
         except ValueError as exc:
