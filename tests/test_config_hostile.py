@@ -75,8 +75,12 @@ def _with_value(where: str, annotation: Any, value: Any) -> dict[str, Any]:
             node = item
         else:
             node = node.setdefault(part, {})
-    if typing.get_origin(annotation) is dict:
-        value = {"de": value}
+    mapping = next(
+        (t for t in (annotation, *typing.get_args(annotation)) if typing.get_origin(t) is dict),
+        None,
+    )
+    if mapping is not None:  # a mapping of numbers: the bad value under a valid key
+        value = {"de" if typing.get_args(mapping)[0] is str else 1: value}
     node[parts[-1]] = value
     return data
 
@@ -251,3 +255,9 @@ def test_glob_from_the_file_system_root_is_refused(corpus: Path, pattern: str) -
     with pytest.raises(RecipeError, match="searches from the file system root"):
         _load(corpus, f"ingest: {{inputs: [{{path: '{pattern}'}}]}}\n")
     assert time.monotonic() - started < 5
+
+
+def test_a_path_the_os_refuses_is_a_recipe_error(corpus: Path) -> None:
+    # was: OSError (File name too long) out of a validator's is_file()
+    with pytest.raises(RecipeError, match="File name too long"):
+        _load(corpus, BASE, "curate.optout.domain_lists=[" + "x" * 5000 + "]")

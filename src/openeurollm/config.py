@@ -837,6 +837,10 @@ def recipe_from_dict(data: dict[str, Any], base_dir: Path) -> Recipe:
         recipe = Recipe.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise RecipeError(f"invalid recipe: {format_validation_error(exc)}") from None
+    except OSError as exc:
+        # A path check met a name the OS refuses (too long, a loop): not a crash, a bad value.
+        where = _clip(str(exc.filename), 120) if exc.filename else "a path"
+        raise RecipeError(f"invalid recipe: {exc.strerror or exc}: {where}") from None
     recipe._base_dir = base_dir.resolve()
     return recipe
 
