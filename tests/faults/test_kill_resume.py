@@ -2,9 +2,11 @@
 uninterrupted run's, file for file.
 
 The kill points are drawn (seeded) as fractions of each stage's duration in the uninterrupted
-reference run. The runner process and its workers are killed as a group, then the same command
-is started again; it must continue from what was finished. A summary line with the counts is
-printed (see benchmarks/faults.py for the standalone version).
+reference run; the first point of every stage is right after it starts, and every stage must
+be killed inside at least once. The runner process and its workers are killed as a group, then
+the run is started again (up to the stage aimed at; the last run goes to the end); it must
+continue from what was finished. A summary line with the counts is printed (see
+benchmarks/faults.py for the standalone version).
 """
 
 from __future__ import annotations
@@ -75,13 +77,29 @@ def _stage_status(manifest: Path, stage: str) -> str | None:
     return data.get("stages", {}).get(stage, {}).get("status")
 
 
+def _starts(manifest: Path, stage: str) -> int:
+    try:
+        data = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return 0
+    return sum(1 for e in data.get("history", []) if e["stage"] == stage and e["event"] == "start")
+
+
 def _kill_during(args: list[str], manifest: Path, stage: str, delay: float, log) -> bool:
-    """Start the run, SIGKILL it `delay` s after `stage` starts running; True if the kill
-    landed inside `stage` (the manifest still says it is running), not in a later one."""
-    proc = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True)
+    """Run up to `stage` and SIGKILL the run `delay` s after this process starts `stage`; True
+    if the kill landed inside it (the manifest still says it is running).
+
+    `--until stage`: a kill point that comes too late ends the run after the stage, so the
+    next stage's kill points still find it unfinished. The wait is for a new start event, not
+    for the status: a killed run leaves "running" behind, which would let the kill land while
+    the next process is still starting up."""
+    before = _starts(manifest, stage)
+    proc = subprocess.Popen(
+        [*args, "--until", stage], stdout=log, stderr=log, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 600
-        while _stage_status(manifest, stage) != "running":
+        while _starts(manifest, stage) == before:
             if proc.poll() is not None or time.monotonic() > deadline:
                 return False
             time.sleep(0.02)
