@@ -174,3 +174,90 @@ def test_second_run_on_same_directory_is_refused(tmp_path: Path) -> None:
             assert time.monotonic() < deadline
             time.sleep(0.05)
     assert os.path.exists(tmp_path / ".lock")
+
+
+def test_file_dropped_into_a_finished_stage_is_refused(fake_chain: None, tmp_path: Path) -> None:
+    recipe = _recipe(tmp_path)
+    runner.run_pipeline(recipe)
+    planted = recipe.run_dir / "first" / "planted.parquet"
+    planted.write_text("uncurated")
+    # was: `--force second` read the planted file as if `first` had written it
+    with pytest.raises(StageError) as err:
+        runner.run_pipeline(recipe, force=("second",))
+    assert str(planted) in str(err.value)
+    assert "was not written by the first stage" in str(err.value)
+    assert "--force first" in str(err.value)
+    planted.unlink()
+    CALLS.clear()
+    runner.run_pipeline(recipe, force=("second",))
+    assert CALLS == ["second"]
+
+
+def test_folder_that_is_not_a_run_is_refused_untouched(fake_chain: None, tmp_path: Path) -> None:
+    recipe = _recipe(tmp_path)
+    victim = recipe.run_dir / "first" / "important.txt"
+    victim.parent.mkdir(parents=True)
+    victim.write_text("keep me")
+    for attempt in (runner.run_pipeline, runner.plan):
+        with pytest.raises(StageError, match=r"holds no manifest\.json, so it is not a run"):
+            attempt(recipe)
+    assert victim.read_text() == "keep me"
+    assert CALLS == []
+    # an empty folder (or one left with only the lock by a killed first run) is fine
+    victim.unlink()
+    victim.parent.rmdir()
+    (recipe.run_dir / ".lock").write_text("")
+    runner.run_pipeline(recipe)
+    assert CALLS == ["first", "second", "third"]
+
+
+def test_stage_left_running_by_a_dead_process_is_recorded_failed(
+    fake_chain: None, tmp_path: Path
+) -> None:
+    recipe = _recipe(tmp_path)
+    runner.run_pipeline(recipe, until="first")
+    manifest = Manifest.load(recipe.run_dir)
+    manifest.stages["second"] = {"status": "running", "key": "k", "started_at": "then"}
+    manifest.save()  # as a process killed (or aborted in native code) inside `second` leaves it
+    runner.run_pipeline(recipe)
+    history = Manifest.load(recipe.run_dir).data["history"]
+    events = [(e["stage"], e["event"]) for e in history if e["stage"] == "second"]
+    assert events == [("second", "failed"), ("second", "start"), ("second", "done")]
+    failed = next(e for e in history if e["stage"] == "second" and e["event"] == "failed")
+    assert failed["error"] == "interrupted: the process running it stopped"
+
+
+def test_nan_in_a_stage_record_fails_the_stage_by_name(
+    fake_chain: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Third, "run", lambda self, ctx: {"loss": float("nan")})
+    recipe = _recipe(tmp_path)
+    with pytest.raises(
+        StageError, match="third: the third stage record: refusing to write a non-finite"
+    ):
+        runner.run_pipeline(recipe)
+    import json
+
+    data = json.loads((recipe.run_dir / "manifest.json").read_text())  # still valid JSON
+    assert data["stages"]["third"]["status"] == "failed"
+
+
+def test_run_files_honour_the_umask(fake_chain: None, tmp_path: Path) -> None:
+    from openeurollm.io.fileio import atomic_open
+
+    old = os.umask(0o022)
+    try:
+        recipe = _recipe(tmp_path)
+        runner.run_pipeline(recipe)
+        with atomic_open(recipe.run_dir / "published.txt") as fh:
+            fh.write("x")
+        os.umask(0o077)
+        with atomic_open(recipe.run_dir / "private.txt") as fh:
+            fh.write("x")
+    finally:
+        os.umask(old)
+    # was: 0600 whatever the umask (mkstemp), carried by the rename to manifest.json,
+    # report.html and every release file
+    assert (recipe.run_dir / "manifest.json").stat().st_mode & 0o777 == 0o644
+    assert (recipe.run_dir / "published.txt").stat().st_mode & 0o777 == 0o644
+    assert (recipe.run_dir / "private.txt").stat().st_mode & 0o777 == 0o600

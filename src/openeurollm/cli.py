@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -307,25 +309,68 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _not_utf8(argv: Sequence[str]) -> str | None:
+    """The first argument that is not UTF-8 (Python carries its bytes as surrogates, which
+    cannot be written to the manifest or printed), shown escaped."""
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return None
+
+
+def _quiet_broken_pipe() -> int:
+    # `openeurollm status | head`: the reader left. Point stdout at /dev/null so the
+    # interpreter's final flush does not fail again, and exit like other tools (SIGPIPE).
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 141
+
+
+def _os_error_line(exc: OSError) -> tuple[str, int]:
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno in DISK_ERRNOS:
+        where = f" while writing {exc.filename}" if exc.filename else ""
+        return (
+            f"{exc.strerror or 'disk full'}{where}. Nothing partial was marked done; "
+            "free space (or raise the quota) and run the same command again to continue.",
+            3,
+        )
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"{exc.strerror}{where}: choose a run.root (or folder) you can write to", 2
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"{exc.strerror}{where}: use a shorter run.root or run.name", 2
+    return f"{exc.strerror or exc}{where}", 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        # A message that quotes odd input must print, never raise UnicodeEncodeError.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    bad = _not_utf8(argv)
+    if bad is not None:
+        print(f"error: argument {bad!r} is not valid UTF-8", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(-1 if args.quiet else args.verbose)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
     except OpenEuroLLMError as exc:
         print(f"error: {terminal_safe(str(exc))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except OSError as exc:
-        if exc.errno not in DISK_ERRNOS:
-            raise
-        where = f" while writing {exc.filename}" if exc.filename else ""
-        print(
-            f"error: {exc.strerror or 'disk full'}{where}. Nothing partial was marked done; "
-            "free space (or raise the quota) and run the same command again to continue.",
-            file=sys.stderr,
-        )
-        return 3
+        logging.getLogger("openeurollm").debug("details", exc_info=True)
+        message, code = _os_error_line(exc)
+        print(f"error: {message}", file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         print(
             "interrupted; run the same command again to continue where it stopped", file=sys.stderr

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import difflib
 import glob
+import math
 import os
+import re
+import reprlib
+import stat
+import types
+import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,27 +35,65 @@ from pydantic import (
 )
 
 from openeurollm import EU_LANGUAGES, EXTRA_LANGUAGES
+from openeurollm.bounded_yaml import (
+    MAX_RECIPE_BYTES,
+    YamlLimitError,
+    YamlSyntaxError,
+    load_bounded,
+)
 from openeurollm.errors import RecipeError
 
 KNOWN_LANGUAGES = EU_LANGUAGES + EXTRA_LANGUAGES
 
 
+def _wants_number(annotation: Any, value: Any) -> bool:
+    """Whether `value` is a bool where `annotation` expects an int or a float (pydantic would
+    take `true` as 1: `train.steps: true` is a mistake, never a step count)."""
+    if annotation in (int, float):
+        return isinstance(value, bool)
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        return _wants_number(args[0], value)
+    if origin in (typing.Union, types.UnionType):
+        return bool not in args and any(_wants_number(a, value) for a in args)
+    if origin is dict and isinstance(value, dict) and len(args) == 2:
+        return any(_wants_number(args[1], v) for v in value.values())
+    if origin is list and isinstance(value, list) and args:
+        return any(_wants_number(args[0], v) for v in value)
+    return False
+
+
 class Section(BaseModel):
-    """Base of every recipe section: unknown keys are errors, not silently ignored."""
+    """Base of every recipe section: unknown keys are errors, not silently ignored.
+
+    Numbers are strict in every section: no bools for ints or floats, and no infinities or
+    NaN (`allow_inf_nan`): `train.lr: .inf` would train a NaN model and release it.
+    """
 
     # Docstrings under fields become their descriptions in docs/recipe-reference.md.
     model_config = ConfigDict(
-        extra="forbid", validate_assignment=True, use_attribute_docstrings=True
+        extra="forbid",
+        validate_assignment=True,
+        use_attribute_docstrings=True,
+        allow_inf_nan=False,
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and _wants_number(field.annotation, value):
+            raise ValueError(f"expected a number, got a boolean ({value!r})")
+        return value
 
 
 def _check_languages(langs: list[str]) -> list[str]:
     for lang in langs:
         if lang not in KNOWN_LANGUAGES:
-            close = difflib.get_close_matches(lang, KNOWN_LANGUAGES, n=1)
+            close = difflib.get_close_matches(lang, KNOWN_LANGUAGES, n=1) if len(lang) < 20 else []
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ValueError(
-                f"unknown language {lang!r}{hint} (allowed: {', '.join(KNOWN_LANGUAGES)})"
+                f"unknown language {_clip(lang, 40)!r}{hint} (allowed: {', '.join(KNOWN_LANGUAGES)})"
             )
     if len(set(langs)) != len(langs):
         raise ValueError("languages must not repeat")
@@ -65,8 +108,9 @@ def _base_dir(info: ValidationInfo) -> Path:
 class RunConfig(Section):
     """Where the run lives and how it is seeded."""
 
-    name: str = Field("demo", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    """The run directory is `<root>/<name>`."""
+    name: str = Field("demo", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
+    """The run directory is `<root>/<name>` (at most 100 characters: it names folders and
+    Slurm jobs, and a file name has at most 255 bytes)."""
     root: str = "runs"
     """Folder of run directories (relative to the working directory)."""
     seed: int = 1234
@@ -160,7 +204,10 @@ class InputSpec(Section):
     @classmethod
     def _matches_files(cls, value: str, info: ValidationInfo) -> str:
         pattern = str(_base_dir(info) / value)
-        if not glob.glob(pattern, recursive=True):
+        if _glob_root(pattern) == Path(pattern).anchor:
+            # "/**" would walk the whole file system, here and at ingest.
+            raise ValueError(f"{value!r} searches from the file system root; name a folder")
+        if next(glob.iglob(pattern, recursive=True), None) is None:  # stops at the first match
             raise ValueError(f"no file matches {pattern!r}")
         return value
 
@@ -174,6 +221,16 @@ class InputSpec(Section):
         return value
 
 
+def _glob_root(pattern: str) -> str:
+    """The folder a glob pattern starts searching from: its parts before the first wildcard."""
+    parts = Path(os.path.normpath(pattern)).parts
+    wild = ("*", "?", "[")
+    first_magic = next(
+        (i for i, part in enumerate(parts) if any(c in part for c in wild)), len(parts)
+    )
+    return str(Path(*parts[:first_magic])) if first_magic else "."
+
+
 class IngestConfig(Section):
     inputs: list[InputSpec] = Field(min_length=1)
     docs_per_shard: PositiveInt = 20_000
@@ -184,7 +241,7 @@ class LangIdConfig(Section):
     min_score: float = Field(0.5, ge=0.0, le=1.0)
     """Minimum probability of the predicted language (renormalized over the recipe's
     languages); also the confidence above which a non-target prediction drops a document."""
-    thresholds: dict[str, float] = Field(default_factory=dict)
+    thresholds: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(default_factory=dict)
     """Per-language minimum probability, overriding min_score, e.g. {hr: 0.7}."""
     relabel: bool = True
     """A document whose label disagrees with a confident prediction of another target
@@ -205,6 +262,15 @@ class FilterSpec(Section):
         if value not in FILTERS:
             raise ValueError(FILTERS.unknown_message(value))
         return value
+
+    @model_validator(mode="after")
+    def _known_params(self) -> FilterSpec:
+        from openeurollm.data.filters import FILTERS
+
+        # Checked here, not when curate builds the filter: a parameter of the wrong type
+        # would otherwise quarantine every document as a curate error.
+        FILTERS.get(self.name).check_params(self.params)
+        return self
 
 
 PiiKind = Literal["email", "phone", "iban", "ip", "card"]
@@ -339,8 +405,13 @@ class MixConfig(Section):
         return value
 
 
+# Four times the largest vocabularies in use (Gemma's 262k); the BPE trainer aborts the whole
+# process (not an exception) on sizes near 2^32, so the bound is checked at load.
+MAX_VOCAB_SIZE = 1 << 20
+
+
 class TokenizerConfig(Section):
-    vocab_size: int = Field(8000, ge=512)
+    vocab_size: int = Field(8000, ge=512, le=MAX_VOCAB_SIZE)
     """Vocabulary size, special tokens included (demo 8k, production 128k to 256k)."""
     min_frequency: PositiveInt = 2
     """A pair must occur this often in the training sample to be merged."""
@@ -401,6 +472,9 @@ class ModelConfig(Section):
     def _known_fields(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         from openeurollm.model.flavors import FLAVORS
 
+        for key, item in value.items():
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError(f"{str(key)[:80]}: expected a finite number, got {item}")
         flavor = info.data.get("flavor")
         if flavor in FLAVORS:
             FLAVORS.get(flavor).replace(**value)  # raises ValueError naming the bad field
@@ -759,29 +833,56 @@ def _rebase_paths(data: Any, parts: tuple[str, ...], src: Path, dst: Path) -> An
     return out
 
 
-def _included(path: Path, into: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+MAX_INCLUDES = 32
+"""Included files read while loading one recipe, all levels together (repeats count again,
+so a diamond of includes cannot grow exponentially)."""
+
+
+def _included(path: Path, into: Path, seen: tuple[Path, ...], budget: list[int]) -> dict[str, Any]:
     """An included recipe, its relative paths rewritten to be relative to `into`."""
-    data = _read_yaml(path, seen)
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise RecipeError(f"{seen[0]}: more than {MAX_INCLUDES} included files in all")
+    if path.suffix not in (".yaml", ".yml"):
+        # Also keeps a mistaken `include: /etc/shadow` from being read (and quoted) at all.
+        raise RecipeError(f"{seen[-1]}: include {str(path)!r} is not a .yaml or .yml file")
+    data = _read_yaml(path, seen, budget)
     if path.resolve().parent != into:
         for parts in _PATH_FIELDS:
             data = _rebase_paths(data, parts, path.resolve().parent, into)
     return data
 
 
-def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def _read_text_bounded(path: Path) -> str:
+    """The file's text, if it is a regular file of at most MAX_RECIPE_BYTES of UTF-8."""
+    try:
+        if not path.exists():
+            raise RecipeError(f"recipe file not found: {path}")
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise RecipeError(f"recipe {path} is not a regular file")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_RECIPE_BYTES + 1)
+    except OSError as exc:
+        raise RecipeError(f"cannot read recipe {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_RECIPE_BYTES:
+        raise RecipeError(f"recipe {path} is larger than {MAX_RECIPE_BYTES} bytes")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecipeError(f"recipe {path} is not UTF-8 text (byte {exc.start})") from None
+
+
+def _read_yaml(
+    path: Path, seen: tuple[Path, ...] = (), budget: list[int] | None = None
+) -> dict[str, Any]:
+    budget = [MAX_INCLUDES] if budget is None else budget
     path = path.resolve()
     if path in seen:
         raise RecipeError(f"recipe include cycle: {' -> '.join(str(p) for p in (*seen, path))}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecipeError(f"recipe file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"cannot read recipe {path}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+        data = load_bounded(_read_text_bounded(path))
+    except YamlLimitError as exc:
+        raise RecipeError(f"{path}: {exc}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -795,7 +896,9 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise RecipeError(f"{path}: include must be a file name or a list of file names")
     merged: dict[str, Any] = {}
     for inc in includes:
-        merged = _deep_merge(merged, _included(path.parent / inc, path.parent, (*seen, path)))
+        merged = _deep_merge(
+            merged, _included(path.parent / inc, path.parent, (*seen, path), budget)
+        )
     return _deep_merge(merged, data)
 
 
@@ -803,11 +906,13 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     """Apply one `dotted.key=value` override; the value is parsed as YAML (3e-4, true, [a, b])."""
     key, sep, raw = assignment.partition("=")
     if not sep or not key.strip():
-        raise RecipeError(f"--set expects key=value, got {assignment!r}")
+        raise RecipeError(f"--set expects key=value, got {_short(assignment)}")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = load_bounded(raw) if raw.strip() else ""
+    except YamlSyntaxError:
         value = raw
+    except YamlLimitError as exc:
+        raise RecipeError(f"--set {_clip(key, 120)}: {exc}") from None
     parts = key.strip().split(".")
     node = data
     for part in parts[:-1]:
@@ -815,9 +920,22 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
-            raise RecipeError(f"--set {key}: {part!r} is not a section")
+            raise RecipeError(f"--set {_clip(key, 120)}: {_short(part)} is not a section")
         node = child
     node[parts[-1]] = value
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlist, _SHORT.maxdict = 2, 40, 40, 4, 4
+
+
+def _short(value: Any) -> str:
+    """A value as a message may show it: bounded in size whatever the value holds."""
+    return _SHORT.repr(value)
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -851,6 +969,9 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return model
 
 
+_NAME_LIKE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}\Z")
+
+
 def format_validation_error(exc: ValidationError) -> str:
     errors = exc.errors()
     first = errors[0]
@@ -859,18 +980,26 @@ def format_validation_error(exc: ValidationError) -> str:
     if first["type"] == "extra_forbidden":
         owner = _model_at(loc[:-1])
         allowed = sorted(owner.model_fields) if owner else []
+        if not _NAME_LIKE.match(str(loc[-1])):
+            # Not a misspelt name but a file that is no recipe (`include: /etc/shadow` parses
+            # as a mapping whose key is a password line): never show such a key.
+            path = _field_path(loc[:-1])
+            return (
+                f"{path}: a key that is not a field name (not shown; allowed: {', '.join(allowed)})"
+            )
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         msg = f"unknown field{hint} (allowed: {', '.join(allowed)})"
     else:
         msg = first["msg"].removeprefix("Value error, ")
         if "input" in first and first["type"] not in ("missing",):
-            shown = repr(first["input"])
-            if len(shown) <= 60 and str(first["input"]) not in msg:
+            shown = _short(first["input"])
+            if len(shown) <= 60 and shown.strip("'") not in msg:
                 msg += f" (got {shown})"
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
     # A check across sections has no single location; its message names the fields itself.
-    return f"{path}: {msg}{more}" if loc else f"{msg}{more}"
+    msg = _clip(msg)
+    return f"{_clip(path, 120)}: {msg}{more}" if loc else f"{msg}{more}"
 
 
 def recipe_from_dict(data: dict[str, Any], base_dir: Path) -> Recipe:
@@ -878,6 +1007,10 @@ def recipe_from_dict(data: dict[str, Any], base_dir: Path) -> Recipe:
         recipe = Recipe.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise RecipeError(f"invalid recipe: {format_validation_error(exc)}") from None
+    except OSError as exc:
+        # A path check met a name the OS refuses (too long, a loop): not a crash, a bad value.
+        where = _clip(str(exc.filename), 120) if exc.filename else "a path"
+        raise RecipeError(f"invalid recipe: {exc.strerror or exc}: {where}") from None
     recipe._base_dir = base_dir.resolve()
     return recipe
 

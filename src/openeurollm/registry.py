@@ -70,9 +70,11 @@ class Registry(Generic[T]):
 
     def unknown_message(self, name: str) -> str:
         names = self.names()
-        close = difflib.get_close_matches(name, names, n=1)
+        # A name far longer than any entry is no typo (and difflib on it is slow).
+        close = difflib.get_close_matches(name, names, n=1) if len(name) <= 100 else []
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown {self.kind} {name!r}{hint} (known: {', '.join(names)})"
+        shown = name if len(name) <= 100 else name[:100] + "..."
+        return f"unknown {self.kind} {shown!r}{hint} (known: {', '.join(names)})"
 
     def get(self, name: str) -> T:
         self._ensure_loaded()

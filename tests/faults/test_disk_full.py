@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from openeurollm.pipeline.manifest import Manifest
 from openeurollm.pipeline.runner import run_pipeline
 
@@ -21,6 +23,35 @@ def _limit_file_size() -> None:
     # Without ignoring SIGXFSZ the kernel kills the process; ignored, write() fails with EFBIG.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
+
+
+def _rows(path: Path) -> int:
+    """Rows of a Parquet file, reading every column (a partial file fails here)."""
+    return pq.read_table(path).num_rows
+
+
+def _check_marker(marker: Path) -> str:
+    """What a done-marker claims exists, with the counts it states. Returns the task function."""
+    done = json.loads(marker.read_text())
+    index = int(marker.name.split(".")[0])
+    spec = json.loads((marker.parent / "tasks.json").read_text())
+    assert done["key"] == spec["key"], marker
+    task, stats = spec["tasks"][index], done["stats"]
+    args = task["args"]
+    if task["fn"].endswith(":ingest_file"):
+        shards = [Path(f"{args['out_prefix']}-{i:04d}.parquet") for i in range(stats["shards"])]
+        assert sum(_rows(p) for p in shards) == stats["docs"], marker
+        lines = Path(args["quarantine_path"]).read_text().splitlines()
+        assert len(lines) == sum(stats["quarantined"].values()), marker
+    elif task["fn"].endswith(":curate_shard"):
+        assert _rows(Path(args["work_path"])) == stats["survivors"], marker
+        assert _rows(Path(args["sig_path"])) == stats["survivors"], marker
+        assert Path(args["quarantine_path"]).is_file(), marker
+    elif task["fn"].endswith(":write_shard"):
+        assert _rows(Path(args["out_path"])) == sum(stats["kept"].values()), marker
+    else:
+        raise AssertionError(f"{marker}: no check for task function {task['fn']}")
+    return task["fn"]
 
 
 def test_disk_full_fails_cleanly_and_rerun_succeeds(tmp_path: Path) -> None:
@@ -54,9 +85,8 @@ def test_disk_full_fails_cleanly_and_rerun_succeeds(tmp_path: Path) -> None:
     assert failed, statuses  # the stage that hit the limit is not marked done
     assert not manifest.is_done("mix")
     # no done-marker claims a task whose output is missing or partial
-    for marker in recipe.run_dir.rglob("*.done.json"):
-        stats = json.loads(marker.read_text())
-        assert stats["key"]
+    checked = [_check_marker(marker) for marker in sorted(recipe.run_dir.rglob("*.done.json"))]
+    assert "openeurollm.data.ingest:ingest_file" in checked, checked  # markers were found
 
     # space is back: the same command continues and the result equals a clean run's
     after = run_pipeline(recipe, until="mix")

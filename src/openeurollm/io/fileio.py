@@ -5,13 +5,30 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 _CHUNK = 1 << 20
+
+
+def _new_temporary(path: Path) -> Path:
+    """Create an empty temporary file beside `path`, mode 0666 less the umask.
+
+    Not `mkstemp`: it creates files 0600 whatever the umask, and the rename would carry that
+    mode to manifest.json, report.html and every published release file.
+    """
+    for _ in range(100):
+        tmp = path.parent / f".tmp-{path.name[:200]}.{secrets.token_hex(4)}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 @contextmanager
@@ -23,9 +40,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}.", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _new_temporary(path)
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
@@ -44,10 +59,26 @@ def atomic_open(path: Path, mode: str = "w", encoding: str | None = "utf-8") -> 
             yield fh
 
 
+class NonFiniteJSONError(ValueError):
+    """A NaN or an infinity on its way into a JSON file (the runner reports it as a stage error)."""
+
+
+def dumps_strict(data: Any, where: str | Path, **options: Any) -> str:
+    """JSON text, refusing NaN and infinities (which `json` would write as bare `NaN`, a file
+    no JSON parser accepts) with an error naming the file or record."""
+    try:
+        return json.dumps(data, allow_nan=False, **options)
+    except ValueError as exc:
+        raise NonFiniteJSONError(
+            f"{where}: refusing to write a non-finite number (NaN or infinity) as JSON ({exc}); "
+            "the value it holds is broken upstream"
+        ) from None
+
+
 def write_json(path: Path, data: Any) -> None:
+    text = dumps_strict(data, path, indent=2, sort_keys=True, ensure_ascii=False)
     with atomic_open(path) as fh:
-        json.dump(data, fh, indent=2, sort_keys=True, ensure_ascii=False)
-        fh.write("\n")
+        fh.write(text + "\n")
 
 
 def read_json(path: Path) -> Any:

@@ -13,7 +13,13 @@ from typing import Any
 
 from openeurollm.config import Recipe, recipe_to_dict
 from openeurollm.errors import OpenEuroLLMError, StageError
-from openeurollm.io.fileio import digest_of, file_sha256, tree_files
+from openeurollm.io.fileio import (
+    NonFiniteJSONError,
+    digest_of,
+    dumps_strict,
+    file_sha256,
+    tree_files,
+)
 from openeurollm.pipeline.lock import RunLock
 from openeurollm.pipeline.manifest import Manifest, code_version, now, software_versions
 from openeurollm.pipeline.stage import STAGE_ORDER, STAGES, Stage, StageContext
@@ -58,10 +64,20 @@ def _stage_key(stage: Stage, recipe: Recipe, manifest: Manifest) -> tuple[str, d
 
 
 def verify_stage_outputs(run_dir: Path, stage: str, entry: dict[str, Any]) -> None:
-    """Check a finished stage's files against the checksums recorded when they were written."""
+    """Check a finished stage's files against the checksums recorded when they were written:
+    each recorded file is there unchanged, and nothing else is (a file dropped into a finished
+    stage's folder would otherwise be read by the next stage as if the stage had written it)."""
     recorded: dict[str, str] = entry.get("files", {})
     cls = STAGES.get(stage)
     actual = tree_files(run_dir / stage, cls.digest_exclude)
+    unrecorded = sorted(set(actual) - set(recorded))
+    if unrecorded:
+        more = f" (and {len(unrecorded) - 1} more)" if len(unrecorded) > 1 else ""
+        raise StageError(
+            f"{run_dir / stage / unrecorded[0]}{more} was not written by the {stage} stage "
+            f"(not in its recorded files); move it out of {run_dir / stage}, or rebuild the "
+            f"stage with: openeurollm run RECIPE --force {stage}"
+        )
     for rel, digest in recorded.items():
         got = actual.get(rel)
         if got != digest:
@@ -76,6 +92,32 @@ def verify_stage_outputs(run_dir: Path, stage: str, entry: dict[str, Any]) -> No
             )
 
 
+def check_run_directory(run_dir: Path) -> None:
+    """Refuse a folder that is not a run: a run starts empty and keeps its manifest.json, and
+    a stage clears its own subfolder, so a folder like `victim/ingest/` would be deleted."""
+    if (run_dir / "manifest.json").exists() or not run_dir.is_dir():
+        return
+    try:
+        others = sorted(p.name for p in run_dir.iterdir() if p.name != ".lock")
+    except OSError as exc:
+        raise StageError(f"cannot read run directory {run_dir}: {exc.strerror}") from None
+    if others:
+        raise StageError(
+            f"{run_dir} is not empty ({others[0]!r}{' ...' if len(others) > 1 else ''}) and holds no "
+            "manifest.json, so it is not a run directory; nothing was changed. Choose another "
+            "run.name or run.root"
+        )
+
+
+def _record_dead_stages(manifest: Manifest) -> None:
+    """A stage still 'running' when we hold the lock was running in a process that died
+    (SIGKILL, an abort in native code, a full disk while saving): say so in the history."""
+    for name, entry in manifest.stages.items():
+        if entry.get("status") == "running":
+            entry.update(status="failed", error="interrupted: the process running it stopped")
+            manifest.event(name, "failed", error="interrupted: the process running it stopped")
+
+
 def _select(until: str | None) -> tuple[str, ...]:
     if until is None:
         return STAGE_ORDER
@@ -87,6 +129,7 @@ def _select(until: str | None) -> tuple[str, ...]:
 def plan(recipe: Recipe, until: str | None = None, force: tuple[str, ...] = ()) -> list[PlanItem]:
     """What a run would do, without doing it. Downstream of a stage that runs, stages run too
     (their inputs will have new digests unless the upstream output comes out identical)."""
+    check_run_directory(recipe.run_dir)
     manifest = Manifest.load(recipe.run_dir)
     items: list[PlanItem] = []
     running: set[str] = set()
@@ -123,9 +166,11 @@ def run_pipeline(
         if name not in STAGE_ORDER:
             raise OpenEuroLLMError(f"--force: {STAGES.unknown_message(name)}")
     run_dir = recipe.run_dir
+    check_run_directory(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(run_dir):
         manifest = Manifest.load(run_dir)
+        _record_dead_stages(manifest)
         manifest.data["run"] = recipe.run.name
         manifest.data["recipe"] = recipe_to_dict(recipe)
         manifest.data["code"] = code_version()  # the commit this run (re)started with
@@ -209,6 +254,14 @@ def _run_stage(
     try:
         try:
             record = stage.run(ctx)
+            # The record as a later process reads it back from manifest.json (sorted keys,
+            # JSON types), so documents rendered from it cannot depend on whether the stage
+            # ran in this process or an earlier one; a NaN in it fails here, by name.
+            record = json.loads(
+                dumps_strict(record, f"the {stage.name} stage record", sort_keys=True)
+            )
+        except NonFiniteJSONError as exc:
+            raise StageError(f"{stage.name}: {exc}") from None
         except OSError as exc:
             if exc.errno not in DISK_ERRNOS:
                 raise
@@ -225,10 +278,6 @@ def _run_stage(
         manifest.save()
         raise
     seconds = time.monotonic() - t0
-    # The record exactly as a later process will read it back from manifest.json (sorted
-    # keys, JSON types), so documents rendered from it cannot depend on whether the stage
-    # ran in this process or in an earlier, interrupted one.
-    record = json.loads(json.dumps(record, sort_keys=True))
     files = tree_files(out, stage.digest_exclude)
     manifest.stages[stage.name].update(
         status="done",

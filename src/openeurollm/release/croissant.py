@@ -183,4 +183,4 @@ def _timeframe(f: Facts) -> dict[str, str]:
 
 
 def render(f: Facts) -> str:
-    return json.dumps(build(f), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(build(f), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

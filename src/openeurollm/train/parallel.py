@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -36,12 +37,27 @@ def select_device(preference: str, local_rank: int = 0) -> torch.device:
     return torch.device("cpu")
 
 
+# Set by torchrun (and so by `srun torchrun` and the train stage's own torchrun) for each
+# worker it starts. Only then do RANK and WORLD_SIZE describe a process group to join: left
+# over in a shell (`export WORLD_SIZE=2`), they made a one-process run wait forever for a
+# second rank.
+LAUNCHED_BY_TORCHRUN = "TORCHELASTIC_RUN_ID"
+
+
 def init_distributed(device_preference: str) -> DistInfo:
     """Join the process group torchrun (or srun torchrun) describes in RANK/WORLD_SIZE/
-    MASTER_ADDR; a lone process (no WORLD_SIZE, or 1) runs without one."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    MASTER_ADDR; a lone process (no WORLD_SIZE, or 1, or not started by torchrun) runs
+    without one."""
+    launched = LAUNCHED_BY_TORCHRUN in os.environ
+    world = int(os.environ.get("WORLD_SIZE", "1")) if launched else 1
+    rank = int(os.environ.get("RANK", "0")) if launched else 0
+    local_rank = int(os.environ.get("LOCAL_RANK", "0")) if launched else 0
+    if not launched and os.environ.get("WORLD_SIZE", "1") != "1":
+        logging.getLogger("openeurollm").warning(
+            "train: ignoring WORLD_SIZE=%s in the environment: this process was not started "
+            "by torchrun, so it trains alone",
+            os.environ["WORLD_SIZE"][:20],
+        )
     device = select_device(device_preference, local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)

@@ -213,6 +213,12 @@ class CurateStage(Stage):
             sum(dropped.values()),
             sum(quarantined.values()),
         )
+        from openeurollm.data.curate_errors import check_error_rate
+
+        try:
+            check_error_rate(docs_in, quarantined)
+        except ValueError as exc:
+            raise StageError(f"curate: {exc}") from None
         if docs_in != n_kept + n_dropped + n_quar:
             raise StageError(
                 f"curate: counts do not reconcile: {docs_in} in != {n_kept} kept + "
