@@ -4,7 +4,9 @@ recorded" (NVML stood in for: the real one needs an NVIDIA GPU)."""
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -102,3 +104,13 @@ def test_peak_flops_by_reported_gpu_name(
 def test_unknown_gpu_has_no_peak_so_no_mfu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Some Future GPU")
     assert peak_flops(GPU, "bf16") is None
+
+
+def test_metrics_log_writes_valid_json_when_a_value_is_not_finite(tmp_path: Path) -> None:
+    from openeurollm.train.metrics import MetricsLog
+
+    log = MetricsLog(tmp_path / "metrics.jsonl")
+    log.write({"step": 3, "loss": float("nan"), "grad_norm": float("inf"), "lr": 1e-3})
+    log.close()
+    row = json.loads((tmp_path / "metrics.jsonl").read_text())  # bare NaN would not parse
+    assert row == {"step": 3, "loss": None, "grad_norm": None, "lr": 1e-3}

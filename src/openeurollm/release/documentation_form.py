@@ -176,7 +176,7 @@ def build(f: Facts) -> dict[str, Any]:
 
 
 def render_json(f: Facts) -> str:
-    return json.dumps(build(f), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(build(f), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def render(f: Facts) -> str:

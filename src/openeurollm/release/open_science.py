@@ -167,6 +167,6 @@ def write_training_config(out: Path, entries: Mapping[str, Mapping[str, Any]]) -
     if not config:
         return {"missing": "the train stage's configuration is not recorded"}
     with atomic_open(out / "training_config.json") as fh:
-        json.dump(config, fh, indent=2, sort_keys=True)
+        json.dump(config, fh, indent=2, sort_keys=True, allow_nan=False)
         fh.write("\n")
     return {"file": "training_config.json"}

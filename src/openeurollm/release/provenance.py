@@ -94,6 +94,12 @@ def write_provenance(
     SHA256SUMS); returns its path."""
     path = Path(release_dir) / PROVENANCE_NAME
     with atomic_open(path) as fh:
-        json.dump(build_statement(release_dir, entries, recipe), fh, indent=2, sort_keys=True)
+        json.dump(
+            build_statement(release_dir, entries, recipe),
+            fh,
+            indent=2,
+            sort_keys=True,
+            allow_nan=False,
+        )
         fh.write("\n")
     return path

@@ -63,6 +63,6 @@ def write_samples(
             row = {"language": lang, "heldout_doc": doc_id, "prompt": prompt,
                    "output": tok.decode(new, skip_special_tokens=True),
                    "decoding": f"greedy, at most {new_tokens} new tokens"}  # fmt: skip
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
             langs.add(lang)
     return {"file": "samples.jsonl", "languages": sorted(langs), "samples": len(prompts)}

@@ -70,7 +70,7 @@ def sign_release(release_dir: Path, private_key: Path) -> Path:
     }
     path = root / SIGNATURE_NAME
     with atomic_open(path) as fh:
-        json.dump(body, fh, indent=2, sort_keys=True)
+        json.dump(body, fh, indent=2, sort_keys=True, allow_nan=False)
         fh.write("\n")
     path.chmod(0o644)
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from pathlib import Path
@@ -139,7 +140,11 @@ class MetricsLog:
                 self._tb = None
 
     def write(self, row: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(row, sort_keys=True) + "\n")
+        # JSON has no NaN: a non-finite value (a skipped step's loss) is written as null.
+        clean = {
+            k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()
+        }
+        self._fh.write(json.dumps(clean, sort_keys=True, allow_nan=False) + "\n")
         self._fh.flush()
         if self._tb is not None:
             for key, value in row.items():
