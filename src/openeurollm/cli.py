@@ -22,7 +22,7 @@ examples:
   openeurollm run recipes/demo.yaml --until curate       stop after a stage
   openeurollm run recipes/demo.yaml --force train        redo a stage (and what depends on it)
   openeurollm run recipes/demo.yaml --dry-run            show what would run, change nothing
-  openeurollm plan recipes/demo.yaml --gpus 64 --gpu H100 --set model.flavor=9B
+  openeurollm plan recipes/demo.yaml --gpus 64 --gpu H100 --set model.flavor=9B --set train.batch_size=512
                                                          memory, speed, time, energy before submitting
   openeurollm status runs/demo                           stages, counts, durations
   openeurollm inspect runs/demo --stage curate --reason dedup_exact
