@@ -190,11 +190,21 @@ def test_report_escapes_values_from_the_records(tmp_path: Path) -> None:
     from openeurollm.report.html import ReportBuilder
 
     evil = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+    # Whole records (the report reads them through their typed schemas), poisoned.
+    assets = Path(__file__).parent / "release" / "assets" / "entries.json"
+    full = json.loads(assets.read_text(encoding="utf-8"))
+    curate, mix, train = full["curate"]["record"], full["mix"]["record"], full["train"]["record"]
+    curate |= {
+        "dropped_by_reason": {evil: 3},
+        "kept_per_language": {evil: 1},
+        "pii_total": {evil: 1},
+    }
+    mix |= {"languages": [evil], "strategy": evil, "bytes_before": {evil: 5}}
+    train |= {"flavor": evil}
     entries = {
-        "curate": {"record": {"dropped_by_reason": {evil: 3}, "kept_per_language": {evil: 1},
-                              "pii_total": {evil: 1}}},
-        "mix": {"record": {"languages": [evil], "strategy": evil, "bytes_before": {evil: 5}}},
-        "train": {"record": {"flavor": evil}, "versions": {evil: evil}, "status": evil},
+        "curate": {"record": curate},
+        "mix": {"record": mix},
+        "train": {"record": train, "versions": {evil: evil}, "status": evil},
     }  # fmt: skip
     page = ReportBuilder(tmp_path, entries, evil).build()
     assert "<img" not in page and "<script" not in page

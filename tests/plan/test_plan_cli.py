@@ -78,7 +78,7 @@ def test_slurm_dry_run_prints_the_training_plan(tmp_path: Path) -> None:
 
 
 def test_tensor_parallel_recipes_are_planned_on_their_mesh() -> None:
-    recipe = load_recipe(DEMO, [*BIG, "train.tp=4"])
+    recipe = load_recipe(DEMO, [*BIG, "train.tp=4", "train.nproc=4"])
     tp, flat = (
         plan_recipe(recipe, gpus=256, gpu="H100"),
         plan_recipe(load_recipe(DEMO, BIG), gpus=256, gpu="H100"),

@@ -191,11 +191,16 @@ def test_unreadable_membership_json_is_a_one_line_error(tmp_path: Path, content:
     assert "\n" not in str(err.value)
 
 
-def test_cli_answers_for_an_undecodable_url_argument(release: Path) -> None:
-    """A URL argument with a byte that is not UTF-8 (surrogate-escaped by Python)."""
+def test_cli_answers_for_an_undecodable_url_argument(
+    release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A URL argument with a byte that is not UTF-8 (surrogate-escaped by Python): the CLI
+    refuses every such argument up front with one line, before the index is read."""
     from openeurollm.cli import main
 
-    assert main(["check-inclusion", str(release), "--url", "https://a.example/\udcff"]) == 1
+    assert main(["check-inclusion", str(release), "--url", "https://a.example/\udcff"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and "UTF-8" in err[0]
 
 
 def test_small_run_indexes_the_pre_masking_text(small_run: SmallRun) -> None:

@@ -61,6 +61,10 @@ def test_open_science_components_ship_or_are_named(small_run: SmallRun) -> None:
     heldout = {lang for lang, n in stages["mix"]["record"]["heldout_docs"].items() if n}
     assert {s["language"] for s in samples} == heldout and all(s["output"] for s in samples)
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-20", "step-40"]
+    from openeurollm.train.checkpoint import verify
+
+    for step in (out / "checkpoints").iterdir():
+        verify(step)  # every file its trainer.json lists shipped intact (DCP's .metadata too)
     assert (out / "eval_data" / "tasks").is_dir() and (out / "eval_data" / "heldout").is_dir()
     mof = yaml.safe_load((out / "model_openness.yaml").read_text(encoding="utf-8"))
     missing = mof["assessment"]["missing_or_not_open"]

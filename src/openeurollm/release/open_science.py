@@ -133,8 +133,13 @@ def ship_checkpoints(out: Path, run_dir: Path) -> dict[str, Any]:
         return {
             "missing": "the run kept no intermediate checkpoints (train.checkpoint_every, keep_last)"
         }
+    # Every file the checkpoint's trainer.json lists, DCP's .metadata included: without it
+    # torch.distributed.checkpoint cannot load the shards.
     files = [
-        f for step in steps for f in step.rglob("*") if f.is_file() and not f.name.startswith(".")
+        f
+        for step in steps
+        for f in step.rglob("*")
+        if f.is_file() and (f.name == ".metadata" or not f.name.startswith("."))
     ]
     _copy_tree(files, root, out / "checkpoints")
     return {"folder": "checkpoints", "steps": [p.name for p in steps],
