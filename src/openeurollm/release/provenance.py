@@ -72,7 +72,12 @@ def build_statement(
                         for name, e in sorted(entries.items())
                     }
                 },
-                "resolvedDependencies": _code(entries) + _input_files(entries),
+                # Sorted: the manifest's stage order depends on the run's history (a stage
+                # redone after a kill moves), and the statement must not.
+                "resolvedDependencies": sorted(
+                    _code(entries) + _input_files(entries),
+                    key=lambda d: json.dumps(d, sort_keys=True),
+                ),
             },
             "runDetails": {
                 "builder": {"id": BUILD_TYPE},
