@@ -175,3 +175,14 @@ def test_the_signature_beside_the_sums_is_not_an_unlisted_file(release: Path) ->
     (release / "SHA256SUMS.sig").write_text("{}")
     assert check_folder(release).ok
     assert "SHA256SUMS.sig" not in read_sha256sums(write_sha256sums(release))
+
+
+def test_a_library_temporary_left_by_a_kill_is_not_published(tmp_path: Path) -> None:
+    """tokenizers and safetensors save through Rust's tempfile crate (`.tmpXXXXXX`); a kill
+    mid-save leaves one in the release folder, and SHA256SUMS must not list it."""
+    from openeurollm.release.checksums import release_files
+
+    (tmp_path / "model.safetensors").write_bytes(b"weights")
+    (tmp_path / ".tmpODYBFZ").write_bytes(b"half a tokenizer")
+    (tmp_path / ".tmp-README.md.1a2b").write_text("half a card")
+    assert release_files(tmp_path) == ["model.safetensors"]

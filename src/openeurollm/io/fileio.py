@@ -95,8 +95,10 @@ def file_sha256(path: Path) -> str:
 
 
 def is_scratch(rel: Path) -> bool:
-    """Files that are bookkeeping, not output: temporaries, markers, locks."""
-    return any(part.startswith((".tmp-", ".stage-", ".lock")) for part in rel.parts)
+    """Files that are bookkeeping, not output: temporaries, markers, locks. `.tmp` covers ours
+    (`.tmp-NAME.XXXX`) and those of libraries that save through Rust's tempfile crate
+    (`.tmpXXXXXX`: tokenizers, safetensors), which a kill mid-save leaves behind."""
+    return any(part.startswith((".tmp", ".stage-", ".lock")) for part in rel.parts)
 
 
 def tree_files(root: Path, exclude: tuple[str, ...] = ()) -> dict[str, str]:
